@@ -1,0 +1,116 @@
+"""Typed charm config: a pydantic base whose errors become one short message naming the option."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Any, Literal, Mapping, Type, TypeVar, Union
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
+
+
+ConfigT = TypeVar("ConfigT", bound="CharmConfig")
+
+LOG_LEVELS = (
+    "SYS_EMERG",
+    "SYS_ALERT",
+    "SYS_CRIT",
+    "SYS_ERR",
+    "SYS_WARN",
+    "SYS_NOTICE",
+    "SYS_INFO",
+    "SYS_DEBUG",
+)
+LogLevel = Literal[
+    "SYS_EMERG", "SYS_ALERT", "SYS_CRIT", "SYS_ERR", "SYS_WARN", "SYS_NOTICE", "SYS_INFO", "SYS_DEBUG"
+]  # fmt: skip
+
+IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+
+
+def _parse_cidr_list(value: Any) -> tuple[IPNetwork, ...]:
+    """`"10.0.0.0/24, 192.168.1.0/24"` (commas and/or spaces) -> networks; "" -> ()."""
+    if isinstance(value, (tuple, list)):
+        return tuple(ipaddress.ip_network(str(item), strict=False) for item in value)
+    networks = []
+    for item in re.split(r"[,\s]+", str(value or "").strip()):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"{item!r} is not a CIDR such as 10.0.0.0/24") from None
+    return tuple(networks)
+
+
+CidrList = Annotated[str, AfterValidator(_parse_cidr_list)]
+
+
+def _check_secret_uri(value: str) -> str:
+    if value and not re.match(r"^secret:(//[0-9a-f-]+/)?[0-9a-v]{20}$", value):
+        raise ValueError(
+            "must be a Juju secret URI such as secret:cs1v0pr3gb3jkh5c0avg (from `juju add-secret`)"
+        )
+    return value
+
+
+SecretUri = Annotated[str, AfterValidator(_check_secret_uri)]
+
+
+class InvalidConfigError(Exception):
+    """The charm config does not validate; `str()` is a short message for BlockedStatus."""
+
+    def __init__(self, message: str, options: list[str]) -> None:
+        super().__init__(message)
+        self.options = options
+
+
+class CharmConfig(BaseModel):
+    """Base for each charm's config model.
+
+    Field `foo_bar` reads option `foo-bar` (declare `Field(alias="foo_bar")` for the options that
+    keep an underscore). Options the model does not declare are ignored.
+    """
+
+    model_config = ConfigDict(
+        alias_generator=lambda name: name.replace("_", "-"),
+        populate_by_name=True,
+        frozen=True,
+        extra="ignore",
+    )
+
+    @classmethod
+    def load(cls: Type[ConfigT], options: Mapping[str, Any]) -> ConfigT:
+        """Validate the charm config, or raise InvalidConfigError naming every bad option."""
+        try:
+            return cls.model_validate(dict(options))
+        except ValidationError as error:
+            message, names = describe_validation_error(error)
+            raise InvalidConfigError(message, names) from None
+
+
+def describe_validation_error(error: ValidationError) -> tuple[str, list[str]]:
+    """One line such as `invalid config: log-level: must be one of ...; min-cluster-size: ...`.
+
+    Input values are left out: an option may hold something sensitive.
+    """
+    parts: list[str] = []
+    names: list[str] = []
+    for problem in error.errors(include_input=False, include_url=False):
+        location = problem.get("loc") or ()
+        name = str(location[0]) if location else "config"
+        message = _plain_message(problem)
+        if name not in names:
+            names.append(name)
+        parts.append(f"{name}: {message}")
+    return "invalid config: " + "; ".join(parts), names
+
+
+def _plain_message(problem: Mapping[str, Any]) -> str:
+    message = str(problem.get("msg", "invalid value"))
+    if problem.get("type") == "literal_error":
+        expected = (problem.get("ctx") or {}).get("expected", "")
+        return f"must be one of {expected}".replace("'", "")
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    return message[0].lower() + message[1:] if message else message

@@ -1,0 +1,332 @@
+"""containerd, through its `ctr` client with argument lists (no shell).
+
+Our containers live in one containerd namespace, apart from Kubernetes' `k8s.io`. Restarts are
+done by containerd's own restart monitor (the `containerd.io/restart.*` labels), so no systemd
+unit is needed; container output goes to a log file per container through `--log-uri`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import pty
+import subprocess
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from .engine import ContainerEngine, OwnedContainer, ensure_host_dirs, ownership_labels
+from .errors import EngineError, EngineUnavailableError, ImagePullError, classify_pull_failure
+from .images import ImageInfo, RegistryCredentials, image_registry
+from .spec import PROJECT_LABEL, ContainerSpec, RestartPolicy, container_id
+from .state import ContainerState, ContainerStatus
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CONTAINERD_SOCKET = "/run/containerd/containerd.sock"
+DEFAULT_NAMESPACE = "contrail"
+RESTART_STATUS_LABEL = "containerd.io/restart.status"
+RESTART_POLICY_LABEL = "containerd.io/restart.policy"
+RESTART_LOGURI_LABEL = "containerd.io/restart.loguri"
+
+_MACHINE_TO_OCI_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "s390x": "s390x", "ppc64le": "ppc64le"}
+_INDEX_TYPES = (
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+)
+
+
+class ContainerdEngine(ContainerEngine):
+    """Containers on containerd, driven with `ctr`."""
+
+    kind = "containerd"
+
+    def __init__(
+        self,
+        socket: str = DEFAULT_CONTAINERD_SOCKET,
+        namespace: str = DEFAULT_NAMESPACE,
+        state_dir: Path = Path("/var/lib/contrail-charms/containerd"),
+        log_dir: Path = Path("/var/log/contrail/containers"),
+        volume_dir: Path = Path("/var/lib/contrail/volumes"),
+        ctr: str = "ctr",
+    ) -> None:
+        super().__init__()
+        self.socket = socket
+        self.namespace = namespace
+        self.state_dir = state_dir
+        self.log_dir = log_dir
+        self.volume_dir = volume_dir
+        self._base = [ctr, "--address", socket, "--namespace", namespace]
+        if not os.path.exists(socket):
+            raise EngineUnavailableError(f"containerd socket {socket} does not exist")
+        self._ctr("version", timeout=15)
+
+    # -- images --------------------------------------------------------------------------
+
+    def inspect_image(self, image: str) -> Optional[ImageInfo]:
+        config = self._image_config(image)
+        if config is None:
+            return None
+        digest, body = config
+        labels = (body.get("config") or {}).get("Labels") or {}
+        return ImageInfo(reference=image, image_id=digest, labels=dict(labels))
+
+    def _pull(self, image: str, credentials: Optional[RegistryCredentials], plain_http: bool):
+        argv = ["images", "pull"]
+        if plain_http:
+            argv.append("--plain-http")
+        if credentials is None:
+            result = self._ctr(*argv, image, write=True, check=False, timeout=1800)
+            failed, text = result.returncode != 0, result.stderr
+        else:
+            argv += ["--user", credentials.username, image]
+            failed, text = self._run_with_password(argv, credentials.password)
+        if failed:
+            text = text.strip().removeprefix("ctr: ")
+            raise ImagePullError(image, image_registry(image), classify_pull_failure(text), text)
+
+    def _run_with_password(self, argv: Sequence[str], password: str) -> tuple[bool, str]:
+        """Run ctr with its password prompt answered through a pseudo-terminal.
+
+        `ctr --user NAME` without `:PASSWORD` reads the password from its console. Feeding it
+        there keeps the password off the command line, out of the environment and off disk,
+        and works for basic and token (bearer) registries alike.
+        """
+        master, slave = pty.openpty()
+        try:
+            process = subprocess.Popen(
+                [*self._base, *argv],
+                stdin=slave,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            os.close(slave)
+            slave = -1
+            os.write(master, password.encode() + b"\n")
+            self.io.writes += 1
+            try:
+                _, stderr = process.communicate(timeout=1800)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                _, stderr = process.communicate()
+            return process.returncode != 0, stderr
+        finally:
+            os.close(master)
+            if slave >= 0:
+                os.close(slave)
+
+    def _image_config(self, image: str) -> Optional[tuple[str, dict[str, Any]]]:
+        """(config digest, image config JSON) of a local image, or None when absent."""
+        listing = self._ctr("images", "ls", f'name=="{image}"').stdout.splitlines()
+        rows = [line.split() for line in listing[1:] if line.strip()]
+        if not rows:
+            return None
+        manifest = self._content(rows[0][2])
+        if manifest.get("mediaType") in _INDEX_TYPES or "manifests" in manifest:
+            manifest = self._content(self._platform_manifest(image, manifest))
+        config_digest = manifest["config"]["digest"]
+        return config_digest, self._content(config_digest)
+
+    def _platform_manifest(self, image: str, index: dict[str, Any]) -> str:
+        arch = _MACHINE_TO_OCI_ARCH.get(platform.machine(), platform.machine())
+        for entry in index.get("manifests", []):
+            wanted = entry.get("platform") or {}
+            if wanted.get("os") == "linux" and wanted.get("architecture") == arch:
+                return entry["digest"]
+        raise EngineError(f"image {image} has no linux/{arch} manifest")
+
+    def _content(self, digest: str) -> dict[str, Any]:
+        return json.loads(self._ctr("content", "get", digest).stdout)
+
+    # -- containers ----------------------------------------------------------------------
+
+    def _list_owned(self, project: str) -> dict[str, OwnedContainer]:
+        owned: dict[str, OwnedContainer] = {}
+        for cid in self._project_ids(project):
+            info = json.loads(self._ctr("containers", "info", cid).stdout)
+            container = OwnedContainer.from_labels(info.get("Labels") or {})
+            owned[container.name] = container
+        return owned
+
+    def _create(self, project: str, spec: ContainerSpec, spec_hash: str) -> None:
+        cid = container_id(project, spec.name)
+        if self._exists(cid):
+            raise EngineError(
+                f"a container named {cid} exists in containerd namespace {self.namespace} "
+                f"and is not owned by project {project}; remove or rename it"
+            )
+        if spec.network_mode == "bridge":
+            raise EngineError(
+                f"container {spec.name}: network mode bridge needs CNI, which ctr does not "
+                "set up; use host or none"
+            )
+        args = self._process_args(spec)
+        log_uri = f"file://{self.log_dir / (cid + '.log')}"
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        argv = ["run", "--detach", "--log-uri", log_uri]
+        labels = ownership_labels(project, spec, spec_hash)
+        if spec.restart != RestartPolicy.NO:
+            labels[RESTART_STATUS_LABEL] = "running"
+            labels[RESTART_POLICY_LABEL] = spec.restart.value
+            labels[RESTART_LOGURI_LABEL] = log_uri
+        for key, value in sorted(labels.items()):
+            argv += ["--label", f"{key}={value}"]
+        env_file = self._env_file(cid, spec)
+        if env_file is not None:
+            argv += ["--env-file", str(env_file)]
+        if spec.network_mode == "host":
+            argv.append("--net-host")
+        if spec.privileged:
+            argv.append("--privileged")
+        for cap in spec.cap_add:
+            argv += ["--cap-add", f"CAP_{cap}"]
+        if spec.pid_mode == "host":
+            argv += ["--with-ns", "pid:/proc/1/ns/pid"]
+        for mount in spec.mounts:
+            source = Path(mount.source) if mount.kind == "bind" else self.volume_dir / mount.source
+            ensure_host_dirs([source])
+            mode = "ro" if mount.read_only else "rw"
+            argv += ["--mount", f"type=bind,src={source},dst={mount.target},options=rbind:{mode}"]
+        result = self._ctr(*argv, spec.image, cid, *args, write=True, check=False, timeout=300)
+        if result.returncode != 0:
+            # ctr leaves the container behind when its task fails to start.
+            self._ctr("containers", "delete", cid, write=True, check=False)
+            detail = result.stderr.strip().removeprefix("ctr: ")
+            raise EngineError(f"cannot start container {cid}: {detail}")
+
+    def _process_args(self, spec: ContainerSpec) -> list[str]:
+        """ctr takes the full argv; build it with Docker's entrypoint/command rules."""
+        if spec.entrypoint is None and spec.command is None:
+            return []
+        config: dict[str, Any] = {}
+        if spec.entrypoint is None or spec.command is None:
+            found = self._image_config(spec.image)
+            if found is None:
+                raise EngineError(f"image {spec.image} is not present: pull it first")
+            config = found[1].get("config") or {}
+        entrypoint = list(spec.entrypoint or []) if spec.entrypoint is not None else None
+        if entrypoint is None:
+            entrypoint = list(config.get("Entrypoint") or [])
+        if spec.command is not None:
+            command = list(spec.command)
+        else:
+            command = [] if spec.entrypoint is not None else list(config.get("Cmd") or [])
+        return entrypoint + command
+
+    def _env_file(self, cid: str, spec: ContainerSpec) -> Optional[Path]:
+        """The env file to hand to ctr: the spec's own, or a 0600 merge when `env` is set.
+
+        Values never go on the command line, where `ps` would show them.
+        """
+        if not spec.env:
+            return spec.env_file
+        self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = self.state_dir / f"{cid}.env"
+        content = "".join(f"{key}={value}\n" for key, value in spec.resolved_env().items())
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(content)
+        os.chmod(path, 0o600)
+        return path
+
+    def _remove(self, project: str, container: OwnedContainer) -> None:
+        cid = container_id(project, container.name)
+        # Tell the restart monitor first, so it does not bring the task back meanwhile.
+        self._ctr("containers", "label", cid, f"{RESTART_STATUS_LABEL}=stopped", write=True)
+        self._ctr("tasks", "kill", "--signal", container.stop_signal, cid, write=True, check=False)
+        deadline = time.monotonic() + container.stop_timeout
+        while True:
+            deleted = self._ctr("tasks", "delete", cid, write=True, check=False)
+            if deleted.returncode == 0 or "not found" in deleted.stderr:
+                break
+            if time.monotonic() >= deadline:
+                self._ctr("tasks", "delete", "--force", cid, write=True, check=False)
+                break
+            time.sleep(0.1)
+        self._ctr("containers", "delete", cid, write=True)
+        (self.state_dir / f"{cid}.env").unlink(missing_ok=True)
+
+    def _states(self, project: str) -> dict[str, ContainerStatus]:
+        ids = self._project_ids(project)
+        if not ids:
+            return {}
+        tasks = self._tasks()
+        restarting = set(self._project_ids(project, f'labels."{RESTART_STATUS_LABEL}"=="running"'))
+        states: dict[str, ContainerStatus] = {}
+        for cid in ids:
+            name = cid[len(project) + 1 :]
+            task_state = tasks.get(cid)
+            if task_state == "RUNNING":
+                states[name] = ContainerStatus(name, ContainerState.RUNNING)
+            elif task_state == "PAUSED":
+                states[name] = ContainerStatus(name, ContainerState.PAUSED)
+            elif task_state == "STOPPED":
+                exit_code = self._exit_status(cid)
+                state = ContainerState.RESTARTING if cid in restarting else ContainerState.EXITED
+                states[name] = ContainerStatus(name, state, exit_code)
+            elif cid in restarting:
+                # No task yet: the restart monitor starts one on its next pass.
+                states[name] = ContainerStatus(name, ContainerState.RESTARTING)
+            else:
+                states[name] = ContainerStatus(name, ContainerState.CREATED)
+        return states
+
+    def _exit_status(self, cid: str) -> Optional[int]:
+        # The shim keeps a stopped task's exit status until the task is deleted.
+        result = self._ctr("--id", cid, "state", shim=True, check=False)
+        if result.returncode != 0:
+            return None
+        return json.loads(result.stdout).get("exit_status", 0)
+
+    def _tasks(self) -> dict[str, str]:
+        lines = self._ctr("tasks", "ls").stdout.splitlines()[1:]
+        return {fields[0]: fields[2] for fields in (line.split() for line in lines) if len(fields) >= 3}
+
+    def _project_ids(self, project: str, *extra_filters: str) -> list[str]:
+        query = ",".join([f'labels."{PROJECT_LABEL}"=="{project}"', *extra_filters])
+        return self._ctr("containers", "ls", "--quiet", query).stdout.split()
+
+    def _exists(self, cid: str) -> bool:
+        return cid in self._ctr("containers", "ls", "--quiet", f'id=="{cid}"').stdout.split()
+
+    def _logs(self, cid: str, lines: int) -> str:
+        path = self.log_dir / f"{cid}.log"
+        if not path.exists():
+            return ""
+        with path.open("rb") as handle:
+            tail = deque(handle, maxlen=lines)
+        return b"".join(tail).decode(errors="replace")
+
+    # -- running ctr -----------------------------------------------------------------------
+
+    def _ctr(
+        self,
+        *args: str,
+        write: bool = False,
+        check: bool = True,
+        timeout: int = 60,
+        shim: bool = False,
+    ) -> subprocess.CompletedProcess[str]:
+        argv = [*self._base, "shim", *args] if shim else [*self._base, *args]
+        if write:
+            self.io.writes += 1
+        else:
+            self.io.reads += 1
+        try:
+            result = subprocess.run(
+                argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+            )
+        except FileNotFoundError as error:
+            raise EngineUnavailableError(f"ctr is not installed: {error}") from None
+        except subprocess.TimeoutExpired:
+            raise EngineError(f"ctr {args[0]} timed out after {timeout}s") from None
+        if check and result.returncode != 0:
+            detail = result.stderr.strip().removeprefix("ctr: ")
+            if "connection refused" in detail or "no such file" in detail.lower():
+                raise EngineUnavailableError(f"containerd at {self.socket}: {detail}")
+            raise EngineError(f"ctr {' '.join(args[:2])} failed: {detail}")
+        return result

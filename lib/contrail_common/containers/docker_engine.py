@@ -1,0 +1,211 @@
+"""Docker Engine, through the `docker` Python SDK (the Engine API on its Unix socket)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any, Optional
+
+import docker
+import docker.errors
+import requests
+from docker.types import Mount as DockerMount
+
+from .engine import ContainerEngine, OwnedContainer, ensure_host_dirs, ownership_labels
+from .errors import EngineError, EngineUnavailableError, ImagePullError, classify_pull_failure
+from .images import ImageInfo, RegistryCredentials, image_registry, split_reference
+from .spec import NAME_LABEL, PROJECT_LABEL, ContainerSpec, RestartPolicy, container_id
+from .state import ContainerState, ContainerStatus
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_DOCKER_URL = "unix:///var/run/docker.sock"
+
+_STATES = {
+    "running": ContainerState.RUNNING,
+    "restarting": ContainerState.RESTARTING,
+    "exited": ContainerState.EXITED,
+    "dead": ContainerState.EXITED,
+    "created": ContainerState.CREATED,
+    "paused": ContainerState.PAUSED,
+    "removing": ContainerState.EXITED,
+}
+
+
+class DockerEngine(ContainerEngine):
+    """Containers on a Docker Engine; credentials go per pull, never to ~/.docker."""
+
+    kind = "docker"
+
+    def __init__(self, base_url: str = DEFAULT_DOCKER_URL, timeout: int = 120) -> None:
+        super().__init__()
+        self.base_url = base_url
+        try:
+            self.client = docker.DockerClient(base_url=base_url, timeout=timeout)
+            self.client.ping()
+        except (docker.errors.DockerException, requests.RequestException) as error:
+            raise EngineUnavailableError(f"Docker Engine at {base_url} is not answering") from error
+        # Count the Engine API requests by method, so benchmarks can show an idle re-apply
+        # makes no writes.
+        self.client.api.hooks["response"].append(self._count_request)
+
+    def _count_request(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        if response.request.method in ("GET", "HEAD"):
+            self.io.reads += 1
+        else:
+            self.io.writes += 1
+
+    def inspect_image(self, image: str) -> Optional[ImageInfo]:
+        try:
+            attrs = self._call(self.client.api.inspect_image, image)
+        except docker.errors.ImageNotFound:
+            return None
+        labels = (attrs.get("Config") or {}).get("Labels") or {}
+        return ImageInfo(reference=image, image_id=attrs["Id"], labels=dict(labels))
+
+    def _pull(self, image: str, credentials: Optional[RegistryCredentials], plain_http: bool):
+        # plain_http: Docker decides per registry from the daemon's insecure-registries
+        # (127.0.0.0/8 is insecure by default), so there is nothing to pass per pull.
+        repository, tag = split_reference(image)
+        auth = (
+            {"username": credentials.username, "password": credentials.password}
+            if credentials
+            else None
+        )
+        try:
+            output = self.client.api.pull(repository, tag=tag, auth_config=auth)
+            # Failures after the first response arrive as {"error": ...} lines in the stream.
+            text = _stream_error(output)
+        except (docker.errors.APIError, requests.RequestException) as error:
+            text = _error_text(error)
+        if text:
+            raise ImagePullError(image, image_registry(image), classify_pull_failure(text), text)
+
+    def _list_owned(self, project: str) -> dict[str, OwnedContainer]:
+        owned: dict[str, OwnedContainer] = {}
+        for summary in self._summaries(project):
+            container = OwnedContainer.from_labels(summary.get("Labels") or {})
+            owned[container.name] = container
+        return owned
+
+    def _create(self, project: str, spec: ContainerSpec, spec_hash: str) -> None:
+        cid = container_id(project, spec.name)
+        self._refuse_foreign(cid, project)
+        ensure_host_dirs(Path(m.source) for m in spec.mounts if m.kind == "bind")
+        mounts = [
+            DockerMount(target=m.target, source=m.source, type=m.kind, read_only=m.read_only)
+            for m in spec.mounts
+        ]
+        restart: dict[str, Any] = {"Name": spec.restart.value}
+        if spec.restart == RestartPolicy.NO:
+            restart = {"Name": ""}
+        try:
+            container = self._create_container(project, spec, spec_hash, mounts, restart)
+        except docker.errors.ImageNotFound:
+            raise EngineError(f"image {spec.image} is not present: pull it first") from None
+        try:
+            self._call(container.start)
+        except EngineError:
+            self._call(container.remove, force=True)
+            raise
+
+    def _create_container(
+        self,
+        project: str,
+        spec: ContainerSpec,
+        spec_hash: str,
+        mounts: list[DockerMount],
+        restart: dict[str, Any],
+    ) -> Any:
+        return self._call(
+            self.client.containers.create,
+            image=spec.image,
+            command=list(spec.command) if spec.command is not None else None,
+            entrypoint=list(spec.entrypoint) if spec.entrypoint is not None else None,
+            environment=spec.resolved_env(),
+            labels=ownership_labels(project, spec, spec_hash),
+            network_mode=spec.network_mode,
+            privileged=spec.privileged,
+            cap_add=list(spec.cap_add) or None,
+            pid_mode=spec.pid_mode,
+            restart_policy=restart,
+            mounts=mounts,
+            stop_signal=spec.stop_signal,
+            name=container_id(project, spec.name),
+            log_config={"Type": "json-file", "Config": {"max-size": "20m", "max-file": "5"}},
+        )
+
+    def _remove(self, project: str, container: OwnedContainer) -> None:
+        cid = container_id(project, container.name)
+        try:
+            found = self._call(self.client.containers.get, cid)
+            if found.status in ("running", "restarting", "paused"):
+                self._call(found.stop, timeout=container.stop_timeout)
+            self._call(found.remove, force=True)
+        except docker.errors.NotFound:
+            pass
+
+    def _states(self, project: str) -> dict[str, ContainerStatus]:
+        states: dict[str, ContainerStatus] = {}
+        for summary in self._summaries(project):
+            name = (summary.get("Labels") or {}).get(NAME_LABEL, "")
+            state = _STATES.get(summary.get("State", ""), ContainerState.EXITED)
+            exit_code = None
+            if state in (ContainerState.EXITED, ContainerState.RESTARTING):
+                details = self._call(self.client.api.inspect_container, summary["Id"])
+                exit_code = details["State"].get("ExitCode")
+            states[name] = ContainerStatus(name, state, exit_code)
+        return states
+
+    def _logs(self, cid: str, lines: int) -> str:
+        container = self._call(self.client.containers.get, cid)
+        output = self._call(container.logs, stdout=True, stderr=True, tail=lines)
+        return output.decode(errors="replace")
+
+    def _summaries(self, project: str) -> list[dict[str, Any]]:
+        # One list request; sparse summaries carry labels and state, which is all we need.
+        return self._call(
+            self.client.api.containers,
+            all=True,
+            filters={"label": f"{PROJECT_LABEL}={project}"},
+        )
+
+    def _refuse_foreign(self, cid: str, project: str) -> None:
+        try:
+            existing = self._call(self.client.api.inspect_container, cid)
+        except docker.errors.NotFound:
+            return
+        labels = (existing.get("Config") or {}).get("Labels") or {}
+        raise EngineError(
+            f"a container named {cid} exists and is not owned by project {project} "
+            f"(project label {labels.get(PROJECT_LABEL)!r}); remove or rename it"
+        )
+
+    def _call(self, function: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run an SDK call; map transport failures to EngineUnavailableError."""
+        try:
+            return function(*args, **kwargs)
+        except (docker.errors.NotFound, docker.errors.ImageNotFound):
+            raise
+        except docker.errors.APIError as error:
+            raise EngineError(f"Docker Engine refused: {_error_text(error)}") from None
+        except (requests.ConnectionError, docker.errors.DockerException) as error:
+            raise EngineUnavailableError(f"Docker Engine at {self.base_url}: {error}") from None
+
+
+def _stream_error(output: Any) -> str:
+    text = output.decode(errors="replace") if isinstance(output, bytes) else str(output or "")
+    for line in text.splitlines():
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(message, dict) and message.get("error"):
+            return str(message["error"])
+    return ""
+
+
+def _error_text(error: Exception) -> str:
+    explanation = getattr(error, "explanation", None)
+    return str(explanation or error)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated, Any, Literal, Mapping, Type, TypeVar, Union
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, TypeVar, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
-
 ConfigT = TypeVar("ConfigT", bound="CharmConfig")
 
-LOG_LEVELS = (
+# The log levels Contrail services accept, most severe first.
+LogLevel = Literal[
     "SYS_EMERG",
     "SYS_ALERT",
     "SYS_CRIT",
@@ -20,10 +21,7 @@ LOG_LEVELS = (
     "SYS_NOTICE",
     "SYS_INFO",
     "SYS_DEBUG",
-)
-LogLevel = Literal[
-    "SYS_EMERG", "SYS_ALERT", "SYS_CRIT", "SYS_ERR", "SYS_WARN", "SYS_NOTICE", "SYS_INFO", "SYS_DEBUG"
-]  # fmt: skip
+]
 
 IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 
@@ -49,7 +47,8 @@ CidrList = Annotated[str, AfterValidator(_parse_cidr_list)]
 def _check_secret_uri(value: str) -> str:
     if value and not re.match(r"^secret:(//[0-9a-f-]+/)?[0-9a-v]{20}$", value):
         raise ValueError(
-            "must be a Juju secret URI such as secret:cs1v0pr3gb3jkh5c0avg (from `juju add-secret`)"
+            "must be a Juju secret URI such as secret:cs1v0pr3gb3jkh5c0avg "
+            "(from `juju add-secret`)"
         )
     return value
 
@@ -80,7 +79,7 @@ class CharmConfig(BaseModel):
     )
 
     @classmethod
-    def load(cls: Type[ConfigT], options: Mapping[str, Any]) -> ConfigT:
+    def load(cls: type[ConfigT], options: Mapping[str, Any]) -> ConfigT:
         """Validate the charm config, or raise InvalidConfigError naming every bad option."""
         try:
             return cls.model_validate(dict(options))

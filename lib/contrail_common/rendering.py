@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping, Union
+from typing import Any, Union
 
 import jinja2
 
@@ -22,7 +23,7 @@ def template_environment(template_dir: Union[str, Path]) -> jinja2.Environment:
         loader=jinja2.FileSystemLoader(str(template_dir)),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
-        autoescape=False,  # env and config files, not HTML
+        autoescape=False,  # noqa: S701 - env and config files, not HTML
     )
     environment.filters["env_value"] = env_value
     return environment

@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-import io
 import os
-import shutil
-import subprocess
 import sys
-import tarfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import docker
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import hostenv  # noqa: E402
+import hostenv
+from testimages import push_test_images
 
-from contrail_common.containers import ContainerEngine, RegistryCredentials  # noqa: E402
-from contrail_common.containers.containerd_engine import ContainerdEngine  # noqa: E402
-from contrail_common.containers.docker_engine import DockerEngine  # noqa: E402
-
-# Two builds of one image, told apart only by their `version` label.
-IMAGE_VERSIONS = {"1": "2311.1", "2": "2311.2"}
+from contrail_common.containers import ContainerEngine, RegistryCredentials
+from contrail_common.containers.containerd_engine import ContainerdEngine
+from contrail_common.containers.docker_engine import DockerEngine
 
 
 @pytest.fixture(scope="session")
@@ -43,46 +36,7 @@ def credentials(services: hostenv.HostServices) -> RegistryCredentials:
 
 @pytest.fixture(scope="session")
 def images(services: hostenv.HostServices, credentials: RegistryCredentials) -> dict[str, str]:
-    """Push busybox-based images to the authenticated registry; return tag -> reference."""
-    client = docker.DockerClient(base_url=services.docker_url)
-    rootfs = busybox_rootfs_tar()
-    auth = {"username": credentials.username, "password": credentials.password}
-    references = {}
-    for tag, version in IMAGE_VERSIONS.items():
-        repository = f"{services.registry}/contrail/test-service"
-        client.api.import_image_from_data(
-            rootfs,
-            repository=repository,
-            tag=tag,
-            changes=[f"LABEL version={version}", "ENV PATH=/bin", 'CMD ["sleep", "3600"]'],
-        )
-        for line in client.api.push(repository, tag=tag, auth_config=auth, stream=True):
-            assert b'"error"' not in line, line
-        client.api.remove_image(f"{repository}:{tag}")
-        references[tag] = f"{repository}:{tag}"
-    client.close()
-    return references
-
-
-def busybox_rootfs_tar() -> bytes:
-    """A root filesystem with busybox-static and its applets, as a tar archive in memory."""
-    busybox = shutil.which("busybox")
-    assert busybox, "busybox-static is not installed"
-    applets = subprocess.run([busybox, "--list"], capture_output=True, text=True, check=True)
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for directory in ("bin", "tmp", "etc"):
-            info = tarfile.TarInfo(directory)
-            info.type, info.mode = tarfile.DIRTYPE, 0o755
-            archive.addfile(info)
-        archive.add(busybox, arcname="bin/busybox")
-        for applet in applets.stdout.split():
-            if applet == "busybox":
-                continue
-            link = tarfile.TarInfo(f"bin/{applet}")
-            link.type, link.linkname = tarfile.SYMTYPE, "busybox"
-            archive.addfile(link)
-    return buffer.getvalue()
+    return push_test_images(services, credentials)
 
 
 @pytest.fixture(scope="session")
@@ -122,5 +76,5 @@ def project(engine: ContainerEngine) -> Iterator[str]:
 
 @pytest.fixture
 def host_dir(tmp_path: Path) -> Path:
-    os.chmod(tmp_path, 0o755)
+    os.chmod(tmp_path, 0o755)  # noqa: S103 - containers read it as another user
     return tmp_path

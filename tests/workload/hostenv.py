@@ -166,7 +166,9 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
   interval = "2s"
 """
     )
-    return _spawn(["containerd", f"--config={config}", "--log-level=warn"], root / "containerd.log")
+    return _spawn(
+        ["containerd", f"--config={config}", "--log-level=warn"], root / "containerd.log"
+    )
 
 
 def _start_registry(root: Path, services: HostServices) -> int:
@@ -203,7 +205,9 @@ def _remove_containerd_containers(services: HostServices) -> None:
     base.append(services.containerd_namespace)
     listed = subprocess.run([*base, "containers", "ls", "-q"], capture_output=True, text=True)
     for container_id in listed.stdout.split():
-        subprocess.run([*base, "tasks", "kill", "-s", "SIGKILL", container_id], capture_output=True)
+        subprocess.run(
+            [*base, "tasks", "kill", "-s", "SIGKILL", container_id], capture_output=True
+        )
         for _ in range(50):
             gone = subprocess.run([*base, "tasks", "delete", container_id], capture_output=True)
             if gone.returncode == 0 or b"not found" in gone.stderr:
@@ -215,9 +219,12 @@ def _remove_containerd_containers(services: HostServices) -> None:
 def _spawn(argv: list[str], log: Path) -> int:
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            argv,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,
-        )  # fmt: skip
+        )
     return proc.pid
 
 

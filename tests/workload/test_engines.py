@@ -8,8 +8,9 @@ import socket
 import stat
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+from typing import TypeVar
 
 import pytest
 
@@ -34,7 +35,10 @@ pytestmark = pytest.mark.workload
 SLEEP = ("sleep", "3600")
 
 
-def wait_for(predicate: Callable[[], object], timeout: float = 30.0, interval: float = 0.2):
+T = TypeVar("T")
+
+
+def wait_for(predicate: Callable[[], T | None], timeout: float = 30.0, interval: float = 0.2) -> T:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = predicate()
@@ -119,10 +123,13 @@ def test_environment_and_mounts_reach_the_container(engine, project, images, hos
             images["1"],
             env_file=env_file,
             env={"FROM_SPEC": "spec", "OVERRIDDEN": "spec"},
-            mounts=(Mount(source=str(out), target="/out"), Mount(source="data", target="/data", kind="volume")),
+            mounts=(
+                Mount(source=str(out), target="/out"),
+                Mount(source="data", target="/data", kind="volume"),
+            ),
             command=("sh", "-c", "env > /out/env; echo ok > /data/probe; sleep 3600"),
         )
-    ]  # fmt: skip
+    ]
     engine.apply(project, specs)
     seen = wait_for(lambda: (out / "env").exists() and (out / "env").read_text())
     assert "FROM_FILE=file value" in seen
@@ -152,9 +159,11 @@ def test_status_shows_exit_code_of_a_crashed_container(engine, project, images):
     assert engine.status(project)["oneshot"].exit_code == 3
     # A crash-looping container shows as restarting with its last exit code.
     looping = wait_for(
-        lambda: (s := engine.status(project)["looping"]).state == ContainerState.RESTARTING
-        and s.exit_code == 5
-        and s
+        lambda: (
+            (s := engine.status(project)["looping"]).state == ContainerState.RESTARTING
+            and s.exit_code == 5
+            and s
+        )
     )
     assert "restarting (last exit code 5)" in looping.describe()
 
@@ -255,7 +264,9 @@ def test_pull_from_unreachable_registry_retries_then_fails(engine, credentials):
     assert len(waits) == 2, "two retries after the first failure"
 
 
-def test_containerd_keeps_secrets_off_argv_and_disk(containerd_engine, images, credentials, tmp_path):
+def test_containerd_keeps_secrets_off_argv_and_disk(
+    containerd_engine, images, credentials, tmp_path
+):
     """Every ctr argv is recorded by a wrapper: neither the password nor env values appear."""
     record = tmp_path / "argv.log"
     wrapper = tmp_path / "ctr"

@@ -15,8 +15,9 @@ import pty
 import subprocess
 import time
 from collections import deque
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 from .engine import ContainerEngine, OwnedContainer, ensure_host_dirs, ownership_labels
 from .errors import EngineError, EngineUnavailableError, ImagePullError, classify_pull_failure
@@ -32,7 +33,12 @@ RESTART_STATUS_LABEL = "containerd.io/restart.status"
 RESTART_POLICY_LABEL = "containerd.io/restart.policy"
 RESTART_LOGURI_LABEL = "containerd.io/restart.loguri"
 
-_MACHINE_TO_OCI_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "s390x": "s390x", "ppc64le": "ppc64le"}
+_MACHINE_TO_OCI_ARCH = {
+    "x86_64": "amd64",
+    "aarch64": "arm64",
+    "s390x": "s390x",
+    "ppc64le": "ppc64le",
+}
 _INDEX_TYPES = (
     "application/vnd.oci.image.index.v1+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
@@ -284,7 +290,9 @@ class ContainerdEngine(ContainerEngine):
 
     def _tasks(self) -> dict[str, str]:
         lines = self._ctr("tasks", "ls").stdout.splitlines()[1:]
-        return {fields[0]: fields[2] for fields in (line.split() for line in lines) if len(fields) >= 3}
+        return {
+            fields[0]: fields[2] for fields in (line.split() for line in lines) if len(fields) >= 3
+        }
 
     def _project_ids(self, project: str, *extra_filters: str) -> list[str]:
         query = ",".join([f'labels."{PROJECT_LABEL}"=="{project}"', *extra_filters])

@@ -45,7 +45,9 @@ class DockerEngine(ContainerEngine):
             self.client = docker.DockerClient(base_url=base_url, timeout=timeout)
             self.client.ping()
         except (docker.errors.DockerException, requests.RequestException) as error:
-            raise EngineUnavailableError(f"Docker Engine at {base_url} is not answering") from error
+            raise EngineUnavailableError(
+                f"Docker Engine at {base_url} is not answering"
+            ) from error
         # Count the Engine API requests by method, so benchmarks can show an idle re-apply
         # makes no writes.
         self.client.api.hooks["response"].append(self._count_request)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import abc
 import logging
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Mapping, Optional, Sequence
+from typing import Optional
 
 from .errors import EngineError, ImagePullError, PullFailure
 from .images import ImageInfo, RegistryCredentials, image_registry

@@ -38,7 +38,14 @@ class ImagePullError(EngineError):
 _CAUSE_MARKERS: tuple[tuple[PullFailure, tuple[str, ...]], ...] = (
     (
         PullFailure.UNAUTHORIZED,
-        ("401 unauthorized", "unauthorized", "authentication required", "403 forbidden", "denied"),
+        (
+            "401 unauthorized",
+            "unauthorized",
+            "authentication required",
+            "no basic auth credentials",
+            "403 forbidden",
+            "denied",
+        ),
     ),
     (
         PullFailure.NOT_FOUND,

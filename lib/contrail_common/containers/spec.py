@@ -113,9 +113,7 @@ class ContainerSpec(BaseModel):
 
     def spec_hash(self) -> str:
         """A stable digest of the spec and of its env file's content."""
-        digest = hashlib.sha256(
-            json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
-        )
+        digest = hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode())
         if self.env_file is not None:
             digest.update(b"\0env-file\0")
             digest.update(self.env_file.read_bytes() if self.env_file.exists() else b"<missing>")

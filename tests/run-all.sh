@@ -6,6 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 tests/workload/hostenv.py install
+if ! python3 -m pip --version >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip
+fi
 if ! python3 -m tox --version >/dev/null 2>&1; then
     # Debian's own python3 refuses plain pip installs (PEP 668); tox only drives venvs.
     python3 -m pip install --quiet --disable-pip-version-check 'tox>=4' 2>/dev/null ||

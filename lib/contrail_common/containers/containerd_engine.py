@@ -12,6 +12,7 @@ import logging
 import os
 import platform
 import pty
+import re
 import subprocess
 import time
 from collections import deque
@@ -68,7 +69,10 @@ class ContainerdEngine(ContainerEngine):
         self._base = [ctr, "--address", socket, "--namespace", namespace]
         if not os.path.exists(socket):
             raise EngineUnavailableError(f"containerd socket {socket} does not exist")
-        self._ctr("version", timeout=15)
+        self.server_version = _server_version(self._ctr("version", timeout=15).stdout)
+        # containerd's restart monitor honours restart.policy from 1.7 on; 1.6 restarts every
+        # container labelled `running`, whatever its exit code.
+        self.honours_restart_policy = self.server_version >= (1, 7)
 
     # -- images --------------------------------------------------------------------------
 
@@ -171,14 +175,29 @@ class ContainerdEngine(ContainerEngine):
                 "set up; use host or none"
             )
         args = self._process_args(spec)
+        argv = self._run_options(cid, spec, ownership_labels(project, spec, spec_hash))
+        result = self._ctr(*argv, spec.image, cid, *args, write=True, check=False, timeout=300)
+        if result.returncode != 0:
+            # ctr leaves the container behind when its task fails to start.
+            self._ctr("containers", "delete", cid, write=True, check=False)
+            detail = result.stderr.strip().removeprefix("ctr: ")
+            raise EngineError(f"cannot start container {cid}: {detail}")
+
+    def _run_options(self, cid: str, spec: ContainerSpec, labels: dict[str, str]) -> list[str]:
+        """`ctr run` options for a spec: labels, restart, log file, env file, privileges, mounts."""
         log_uri = f"file://{self.log_dir / (cid + '.log')}"
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        argv = ["run", "--detach", "--log-uri", log_uri]
-        labels = ownership_labels(project, spec, spec_hash)
         if spec.restart != RestartPolicy.NO:
+            if spec.restart == RestartPolicy.ON_FAILURE and not self.honours_restart_policy:
+                logger.warning(
+                    "containerd %s restarts %s after any exit: on-failure needs containerd 1.7",
+                    ".".join(map(str, self.server_version)),
+                    cid,
+                )
             labels[RESTART_STATUS_LABEL] = "running"
             labels[RESTART_POLICY_LABEL] = spec.restart.value
             labels[RESTART_LOGURI_LABEL] = log_uri
+        argv = ["run", "--detach", "--log-uri", log_uri]
         for key, value in sorted(labels.items()):
             argv += ["--label", f"{key}={value}"]
         env_file = self._env_file(cid, spec)
@@ -197,12 +216,7 @@ class ContainerdEngine(ContainerEngine):
             ensure_host_dirs([source])
             mode = "ro" if mount.read_only else "rw"
             argv += ["--mount", f"type=bind,src={source},dst={mount.target},options=rbind:{mode}"]
-        result = self._ctr(*argv, spec.image, cid, *args, write=True, check=False, timeout=300)
-        if result.returncode != 0:
-            # ctr leaves the container behind when its task fails to start.
-            self._ctr("containers", "delete", cid, write=True, check=False)
-            detail = result.stderr.strip().removeprefix("ctr: ")
-            raise EngineError(f"cannot start container {cid}: {detail}")
+        return argv
 
     def _process_args(self, spec: ContainerSpec) -> list[str]:
         """ctr takes the full argv; build it with Docker's entrypoint/command rules."""
@@ -261,7 +275,7 @@ class ContainerdEngine(ContainerEngine):
         if not ids:
             return {}
         tasks = self._tasks()
-        restarting = set(self._project_ids(project, f'labels."{RESTART_STATUS_LABEL}"=="running"'))
+        restart_rules = _RestartRules(self, project)
         states: dict[str, ContainerStatus] = {}
         for cid in ids:
             name = cid[len(project) + 1 :]
@@ -272,9 +286,10 @@ class ContainerdEngine(ContainerEngine):
                 states[name] = ContainerStatus(name, ContainerState.PAUSED)
             elif task_state == "STOPPED":
                 exit_code = self._exit_status(cid)
-                state = ContainerState.RESTARTING if cid in restarting else ContainerState.EXITED
+                restarts = restart_rules.will_restart(cid, exit_code)
+                state = ContainerState.RESTARTING if restarts else ContainerState.EXITED
                 states[name] = ContainerStatus(name, state, exit_code)
-            elif cid in restarting:
+            elif restart_rules.will_restart(cid, None):
                 # No task yet: the restart monitor starts one on its next pass.
                 states[name] = ContainerStatus(name, ContainerState.RESTARTING)
             else:
@@ -338,3 +353,41 @@ class ContainerdEngine(ContainerEngine):
                 raise EngineUnavailableError(f"containerd at {self.socket}: {detail}")
             raise EngineError(f"ctr {' '.join(args[:2])} failed: {detail}")
         return result
+
+
+def _server_version(text: str) -> tuple[int, ...]:
+    """(major, minor) of the containerd server from `ctr version` output."""
+    server = text.split("Server:", 1)[-1]
+    for line in server.splitlines():
+        key, _, value = line.strip().partition(":")
+        if key == "Version":
+            numbers = re.findall(r"\d+", value)[:2]
+            return tuple(int(n) for n in numbers)
+    return (0, 0)
+
+
+class _RestartRules:
+    """Whether containerd's restart monitor brings a stopped container of a project back.
+
+    The label queries run only when a container is not running, and once per status() call,
+    so a healthy project costs nothing extra.
+    """
+
+    def __init__(self, engine: ContainerdEngine, project: str) -> None:
+        self._engine = engine
+        self._project = project
+        self._watched: Optional[set[str]] = None
+        self._on_failure: Optional[set[str]] = None
+
+    def will_restart(self, cid: str, exit_code: Optional[int]) -> bool:
+        watched = f'labels."{RESTART_STATUS_LABEL}"=="running"'
+        if self._watched is None:
+            self._watched = set(self._engine._project_ids(self._project, watched))
+        if cid not in self._watched:
+            return False
+        if exit_code != 0 or not self._engine.honours_restart_policy:
+            return True
+        if self._on_failure is None:
+            on_failure = f'labels."{RESTART_POLICY_LABEL}"=="{RestartPolicy.ON_FAILURE.value}"'
+            self._on_failure = set(self._engine._project_ids(self._project, watched, on_failure))
+        return cid not in self._on_failure

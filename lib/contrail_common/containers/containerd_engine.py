@@ -184,7 +184,7 @@ class ContainerdEngine(ContainerEngine):
             raise EngineError(f"cannot start container {cid}: {detail}")
 
     def _run_options(self, cid: str, spec: ContainerSpec, labels: dict[str, str]) -> list[str]:
-        """`ctr run` options for a spec: labels, restart, log file, env file, privileges, mounts."""
+        """`ctr run` options: labels, restart, log file, env file, privileges, mounts."""
         log_uri = f"file://{self.log_dir / (cid + '.log')}"
         self.log_dir.mkdir(parents=True, exist_ok=True)
         if spec.restart != RestartPolicy.NO:

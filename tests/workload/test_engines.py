@@ -300,18 +300,34 @@ def test_on_failure_restarts_only_failures(engine, project, images):
     engine.apply(
         project,
         [
-            spec("clean-exit", images["1"], restart=RestartPolicy.ON_FAILURE, command=("sh", "-c", "sleep 0.5; exit 0")),
-            spec("failing", images["1"], restart=RestartPolicy.ON_FAILURE, command=("sh", "-c", "sleep 0.5; exit 4")),
+            spec(
+                "clean-exit",
+                images["1"],
+                restart=RestartPolicy.ON_FAILURE,
+                command=("sh", "-c", "sleep 0.5; exit 0"),
+            ),
+            spec(
+                "failing",
+                images["1"],
+                restart=RestartPolicy.ON_FAILURE,
+                command=("sh", "-c", "sleep 0.5; exit 4"),
+            ),
         ],
     )
-    failing_restarts = wait_for(lambda: engine.status(project)["failing"].state == ContainerState.RESTARTING)
+    failing_restarts = wait_for(
+        lambda: engine.status(project)["failing"].state == ContainerState.RESTARTING
+    )
     assert failing_restarts
     if isinstance(engine, ContainerdEngine) and not engine.honours_restart_policy:
         # containerd 1.6's restart monitor ignores the policy: the status says so truthfully.
-        restarted = wait_for(lambda: engine.status(project)["clean-exit"].state == ContainerState.RESTARTING)
+        restarted = wait_for(
+            lambda: engine.status(project)["clean-exit"].state == ContainerState.RESTARTING
+        )
         assert restarted
         return
-    done = wait_for(lambda: (s := engine.status(project)["clean-exit"]).state == ContainerState.EXITED and s)
+    done = wait_for(
+        lambda: (s := engine.status(project)["clean-exit"]).state == ContainerState.EXITED and s
+    )
     assert done.exit_code == 0
     time.sleep(3)  # longer than the restart monitor's interval: still not restarted
     assert engine.status(project)["clean-exit"].state == ContainerState.EXITED

@@ -1,17 +1,15 @@
 """Build steps every charm shares: copy the shared code in, check the shared parts, pack.
 
 charmcraft only packs what is inside a charm's directory (it drops symlinks that point out of
-it), so before tests or packing each `charms/<name>/lib/` receives a copy (gitignored) of:
-- `lib/contrail_common/`, the shared library;
-- `contrail_interfaces/`, a package built from `interfaces/<name>/v<N>/schema.py` as
-  `contrail_interfaces/<name_with_underscores>_v<N>.py`;
+it), so before tests or packing `lib/contrail_interfaces/` is built from the interface specs
+(`interfaces/<name>/v<N>/schema.py` becomes `contrail_interfaces/<name_with_underscores>_v<N>.py`)
+and each `charms/<name>/lib/` receives a copy (gitignored) of it and of `lib/contrail_common/`;
 and `charms/<name>/requirements.txt` is written from `charmcraft-common/requirements.txt` plus
 the charm's own `requirements-extra.txt`, if any.
 
 Commands:
-  prepare [--python-dir DIR] [CHARM ...]  copy into every (or the named) charm; with
-                                          --python-dir also build contrail_interfaces there
-                                          (for tests of the library itself)
+  prepare [CHARM ...]                     build lib/contrail_interfaces and copy the shared
+                                          code into every (or the named) charm
   check                                   every charm carries the shared charmcraft keys
                                           unchanged and an up-to-date copy of the shared code
   test-charms [PYTEST ARGS]               run each charm's unit tests against its prepared tree
@@ -80,20 +78,19 @@ def build_interfaces_package(repo: Repository, target: Path) -> None:
         shutil.copy2(schema, package / f"{module}.py")
 
 
-def prepare(repo: Repository, names: list[str] | None = None, python_dir: Path | None = None):
+def prepare(repo: Repository, names: list[str] | None = None) -> None:
+    build_interfaces_package(repo, repo.root / "lib")
     for charm in repo.charms(names):
         lib = charm / "lib"
         lib.mkdir(exist_ok=True)
-        shutil.rmtree(lib / SHARED_PACKAGE, ignore_errors=True)
-        shutil.copytree(repo.root / "lib" / SHARED_PACKAGE, lib / SHARED_PACKAGE, ignore=_IGNORED)
-        build_interfaces_package(repo, lib)
+        for package in (SHARED_PACKAGE, INTERFACES_PACKAGE):
+            shutil.rmtree(lib / package, ignore_errors=True)
+            shutil.copytree(repo.root / "lib" / package, lib / package, ignore=_IGNORED)
         requirements = (repo.common / "requirements.txt").read_text()
         extra = charm / "requirements-extra.txt"
         if extra.exists():
             requirements += extra.read_text()
         (charm / "requirements.txt").write_text(requirements)
-    if python_dir is not None:
-        build_interfaces_package(repo, python_dir)
 
 
 def check(repo: Repository) -> list[str]:
@@ -189,10 +186,7 @@ def main(argv: list[str]) -> int:
     repo = Repository()
     command, args = (argv[0], argv[1:]) if argv else ("", [])
     if command == "prepare":
-        python_dir = None
-        if args[:1] == ["--python-dir"] and len(args) > 1:
-            python_dir, args = Path(args[1]), args[2:]
-        prepare(repo, args or None, python_dir)
+        prepare(repo, args or None)
         return 0
     if command == "check":
         problems = check(repo)

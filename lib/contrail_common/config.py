@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, TypeVar, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 ConfigT = TypeVar("ConfigT", bound="CharmConfig")
 
@@ -41,11 +41,11 @@ def _parse_cidr_list(value: Any) -> tuple[IPNetwork, ...]:
     return tuple(networks)
 
 
-CidrList = Annotated[str, AfterValidator(_parse_cidr_list)]
+CidrList = Annotated[tuple[IPNetwork, ...], BeforeValidator(_parse_cidr_list)]
 
 
 def _check_secret_uri(value: str) -> str:
-    if value and not re.match(r"^secret:(//[0-9a-f-]+/)?[0-9a-v]{20}$", value):
+    if value and not re.match(r"^secret:(//[0-9a-f-]+/)?[0-9a-z]{20}$", value):
         raise ValueError(
             "must be a Juju secret URI such as secret:cs1v0pr3gb3jkh5c0avg "
             "(from `juju add-secret`)"
@@ -113,3 +113,55 @@ def _plain_message(problem: Mapping[str, Any]) -> str:
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)
     return message[0].lower() + message[1:] if message else message
+
+
+# Tags that name a moving target rather than a release: allowed, but status says so.
+UNPINNED_TAGS = frozenset({"latest", "master", "nightly", "dev", "main"})
+
+
+def _check_proxy(value: str) -> str:
+    if value and not re.match(r"^(https?|socks5h?)://[^\s]+$", value):
+        raise ValueError("must be a URL such as http://proxy.example:3128")
+    return value
+
+
+def _check_no_newline(value: str) -> str:
+    if "\n" in value or "\0" in value:
+        raise ValueError("must be a single line")
+    return value
+
+
+ProxyUrl = Annotated[str, AfterValidator(_check_proxy)]
+SingleLine = Annotated[str, AfterValidator(_check_no_newline)]
+
+
+class WorkloadConfig(CharmConfig):
+    """Options every Contrail workload charm has: images, registry, runtime, logging, proxies."""
+
+    container_runtime: Literal["auto", "docker", "containerd"] = "auto"
+    control_network: CidrList = ()
+    docker_registry: SingleLine = "tungstenfabric"
+    docker_registry_insecure: bool = False
+    registry_credentials: SecretUri = ""
+    image_tag: SingleLine = ""
+    log_level: LogLevel = "SYS_NOTICE"
+    http_proxy: ProxyUrl = ""
+    https_proxy: ProxyUrl = ""
+    no_proxy: SingleLine = ""
+
+    @property
+    def unpinned(self) -> bool:
+        return self.image_tag in UNPINNED_TAGS
+
+    def image(self, name: str) -> str:
+        """The full reference of a Contrail image, e.g. `tungstenfabric/contrail-nodemgr:2011`."""
+        return f"{self.docker_registry.rstrip('/')}/{name}:{self.image_tag}"
+
+    def proxy_env(self) -> dict[str, str]:
+        names = {"http_proxy": self.http_proxy, "https_proxy": self.https_proxy}
+        names["no_proxy"] = self.no_proxy
+        env: dict[str, str] = {}
+        for name, value in names.items():
+            if value:
+                env[name] = env[name.upper()] = value
+        return env

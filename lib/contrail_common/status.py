@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 from ops import ActiveStatus, BlockedStatus, StatusBase, WaitingStatus
 
@@ -34,9 +34,21 @@ def combine(statuses: Iterable[StatusBase], active_message: str = "") -> StatusB
     return StatusBase.from_name(worst.name, text)
 
 
-def container_problems(statuses: Mapping[str, ContainerStatus]) -> list[StatusBase]:
-    """Blocked for containers that exited, Waiting for those not (yet) running."""
-    exited = [s for s in statuses.values() if s.state == ContainerState.EXITED]
+def container_problems(
+    statuses: Mapping[str, ContainerStatus], completed_ok: Collection[str] = ()
+) -> list[StatusBase]:
+    """Blocked for containers that exited, Waiting for those not (yet) running.
+
+    Containers named in `completed_ok` are one-shot jobs: exiting with code 0 is their success.
+    """
+    finished = {
+        name
+        for name, s in statuses.items()
+        if name in completed_ok and s.state == ContainerState.EXITED and s.exit_code == 0
+    }
+    exited = [
+        s for s in statuses.values() if s.state == ContainerState.EXITED and s.name not in finished
+    ]
     pending = [
         s
         for s in statuses.values()

@@ -13,7 +13,7 @@ from contrail_common.config import CharmConfig, CidrList, InvalidConfigError, Lo
 
 class SampleConfig(CharmConfig):
     log_level: LogLevel = "SYS_NOTICE"
-    control_network: CidrList = ""
+    control_network: CidrList = ()
     min_cluster_size: int = Field(default=1, ge=1, le=9)
     registry_secret: SecretUri = ""
     cluster_name: str = Field(default="k8s", alias="cluster_name", min_length=1)

@@ -92,10 +92,9 @@ def test_clean_removes_what_prepare_wrote(scratch):
     assert not (charm / "requirements.txt").exists()
 
 
-def test_python_dir_gets_the_interfaces_package(scratch, tmp_path):
-    target = tmp_path / "python"
-    prepare.prepare(scratch, python_dir=target)
-    assert (target / "contrail_interfaces" / "contrail_controller_v0.py").exists()
+def test_interfaces_package_is_built_in_lib_too(scratch):
+    prepare.prepare(scratch)
+    assert (scratch.root / "lib" / "contrail_interfaces" / "contrail_controller_v0.py").exists()
 
 
 def test_charm_tests_only_see_the_prepared_tree(scratch):

@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""Juju charm for the Contrail controller: ops glue around `controller.py`."""
+
+from __future__ import annotations
+
+import secrets
+
+import ops
+from controller import (
+    PORTS,
+    VERSION_IMAGE,
+    ControllerConfig,
+    ControllerInputs,
+    KubernetesCluster,
+    services,
+)
+
+from contrail_common.base_charm import Cluster, ContrailCharm, Evaluation
+from contrail_common.cluster import PeerAppData
+from contrail_common.databag import write_databag
+from contrail_common.services import Service
+from contrail_interfaces import contrail_analytics_v0 as analytics_schema
+from contrail_interfaces import contrail_analyticsdb_v0 as analyticsdb_schema
+from contrail_interfaces import contrail_controller_v0 as controller_schema
+
+ANALYTICS = "contrail-analytics"
+ANALYTICSDB = "contrail-analyticsdb"
+PROVIDES = "contrail-controller"
+
+
+class ContrailControllerCharm(ContrailCharm[ControllerConfig]):
+    config_class = ControllerConfig
+    peer_endpoint = "controller-cluster"
+    node_role = "controller"
+    version_image = VERSION_IMAGE
+    ports = PORTS
+    data_network_option = "data-network"
+
+    def __init__(self, framework: ops.Framework) -> None:
+        super().__init__(framework)
+        self._stored.set_default(defaults_generation=0)
+        framework.observe(self.on.apply_defaults_action, self._on_apply_defaults)
+
+    # -- inputs ------------------------------------------------------------------------------
+
+    def gather(
+        self, config: ControllerConfig, cluster: Cluster
+    ) -> tuple[ControllerInputs, list[ops.StatusBase]]:
+        problems: list[ops.StatusBase] = []
+        inputs = ControllerInputs(defaults_generation=int(self._stored.defaults_generation))
+        relation = self.model.get_relation(ANALYTICS)
+        if relation is None:
+            problems.append(
+                ops.BlockedStatus(
+                    f"missing relation: {ANALYTICS} (juju integrate {self.app.name} {ANALYTICS})"
+                )
+            )
+        else:
+            data = self.read_app_data(relation, analytics_schema.ProviderAppData, problems)
+            inputs.analytics_ips = [str(ip) for ip in (data.analytics_ips if data else [])]
+            if not inputs.analytics_ips and relation.app is not None:
+                problems.append(
+                    ops.WaitingStatus(f"waiting for {relation.app.name} to publish its addresses")
+                )
+        for relation in self.model.relations[ANALYTICSDB]:
+            data = self.read_app_data(relation, analyticsdb_schema.ProviderAppData, problems)
+            if data and data.analyticsdb_ips:
+                inputs.analyticsdb_ips = [str(ip) for ip in data.analyticsdb_ips]
+            elif relation.app is not None:
+                problems.append(
+                    ops.WaitingStatus(f"waiting for {relation.app.name} to publish its addresses")
+                )
+        self._gather_orchestrators(inputs, problems)
+        inputs.erlang_cookie = self._erlang_cookie(problems)
+        return inputs, problems
+
+    def _gather_orchestrators(
+        self, inputs: ControllerInputs, problems: list[ops.StatusBase]
+    ) -> None:
+        """Kubernetes clusters keyed by cluster name, one per requiring application."""
+        for relation in self.model.relations[PROVIDES]:
+            data = self.read_app_data(relation, controller_schema.RequirerAppData, problems)
+            if (
+                data is None
+                or data.unit_type != "kubernetes"
+                or not data.cluster_name
+                or relation.app is None
+            ):
+                continue
+            other = inputs.kubernetes.get(data.cluster_name)
+            if other is not None:
+                problems.append(
+                    ops.BlockedStatus(
+                        f"kubernetes cluster name {data.cluster_name} is used by both "
+                        f"{other.application} and {relation.app.name}: give each a cluster_name"
+                    )
+                )
+                continue
+            inputs.kubernetes[data.cluster_name] = KubernetesCluster(
+                name=data.cluster_name,
+                application=relation.app.name,
+                pod_subnets=tuple(str(net) for net in data.pod_subnets),
+                api_server=data.kubernetes_api_server,
+                api_port=data.kubernetes_api_port,
+            )
+        if not inputs.kubernetes:
+            problems.append(
+                ops.BlockedStatus(
+                    "no orchestrator: relate contrail-kubernetes-master to "
+                    f"{self.app.name}:{PROVIDES}"
+                )
+            )
+
+    def _erlang_cookie(self, problems: list[ops.StatusBase]) -> str:
+        data = self.peer_app_data()
+        if not data.erlang_cookie_secret:
+            problems.append(
+                ops.WaitingStatus("waiting for the leader to generate the RabbitMQ cookie")
+            )
+            return ""
+        try:
+            secret = self.model.get_secret(id=data.erlang_cookie_secret)
+            return secret.get_content(refresh=True)["cookie"]
+        except (ops.SecretNotFoundError, ops.ModelError, KeyError):
+            problems.append(ops.WaitingStatus("waiting for the RabbitMQ cookie secret"))
+            return ""
+
+    def services(
+        self, config: ControllerConfig, cluster: Cluster, inputs: ControllerInputs
+    ) -> list[Service]:
+        return services(config, cluster, inputs)
+
+    # -- what the leader publishes -----------------------------------------------------------
+
+    def leader_setup(self, peer: ops.Relation, data: PeerAppData) -> PeerAppData:
+        if data.erlang_cookie_secret:
+            return data
+        # The cookie lets the RabbitMQ nodes cluster; it is generated once, never hard-coded.
+        secret = self.app.add_secret(
+            {"cookie": secrets.token_hex(32)},
+            label="rabbitmq-erlang-cookie",
+            description="Erlang cookie shared by the controller's RabbitMQ nodes",
+        )
+        return data.model_copy(update={"erlang_cookie_secret": secret.id})
+
+    def publish(self, evaluation: Evaluation[ControllerConfig]) -> None:
+        config, cluster = evaluation.config, evaluation.cluster
+        assert config is not None and cluster is not None
+        inputs = (
+            evaluation.inputs
+            if isinstance(evaluation.inputs, ControllerInputs)
+            else ControllerInputs()
+        )
+        # Nothing is announced before min-cluster-size units are known.
+        ips = cluster.addresses if cluster.complete else []
+        data_ips = cluster.data_addresses if cluster.complete else []
+        provider = controller_schema.ProviderAppData.model_validate(
+            {
+                "controller_ips": ips,
+                "controller_data_ips": data_ips,
+                "analytics_ips": inputs.analytics_ips,
+                "analyticsdb_ips": inputs.analyticsdb_ips,
+                "auth_mode": config.auth_mode,
+                "ssl_enabled": False,
+                "kubernetes_clusters": {
+                    name: {
+                        "pod_subnets": list(k8s.pod_subnets),
+                        "api_server": k8s.api_server,
+                        "api_port": k8s.api_port,
+                    }
+                    for name, k8s in sorted(inputs.kubernetes.items())
+                },
+            }
+        )
+        for relation in self.model.relations[PROVIDES]:
+            write_databag(relation, self.app, provider)
+        northbound = {
+            "controller_ips": ips,
+            "controller_data_ips": data_ips,
+            "auth_mode": config.auth_mode,
+            "cloud_orchestrator": inputs.orchestrator or None,
+        }
+        for relation in self.model.relations[ANALYTICS]:
+            write_databag(
+                relation, self.app, analytics_schema.RequirerAppData.model_validate(northbound)
+            )
+        for relation in self.model.relations[ANALYTICSDB]:
+            data = analyticsdb_schema.RequirerAppData.model_validate(
+                {**northbound, "unit_type": "controller"}
+            )
+            write_databag(relation, self.app, data)
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def _on_apply_defaults(self, event: ops.ActionEvent) -> None:
+        if not self.evaluate().ready:
+            event.fail("the unit is not ready yet; see juju status")
+            return
+        self._stored.defaults_generation = int(self._stored.defaults_generation) + 1
+        report = self.reconcile()
+        if report is None:
+            event.fail(f"could not re-create the provisioners: {self._stored.deploy_error}")
+            return
+        event.set_results({"recreated": ",".join(report.recreated)})
+
+
+if __name__ == "__main__":  # pragma: nocover
+    ops.main(ContrailControllerCharm)

@@ -1,0 +1,316 @@
+"""The controller workload: its config, its inputs, and one container per Contrail service."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from contrail_common.base_charm import Cluster
+from contrail_common.config import CidrList, SingleLine, WorkloadConfig
+from contrail_common.containers import Mount, RestartPolicy
+from contrail_common.services import Service
+
+ENCAPSULATIONS = ("MPLSoUDP", "MPLSoGRE", "VXLAN")
+VERSION_IMAGE = "contrail-controller-config-api"
+# Config API, web UI (HTTPS): what `juju expose` opens.
+PORTS = (8082, 8143)
+
+
+class ControllerConfig(WorkloadConfig):
+    data_network: CidrList = ()
+    min_cluster_size: int = Field(default=1, ge=1, le=9)
+    auth_mode: Literal["rbac", "cloud-admin", "no-auth"] = "rbac"
+    cloud_admin_role: SingleLine = "admin"
+    global_read_only_role: SingleLine = ""
+    bgp_asn: int = Field(default=64512, ge=1, le=4294967295)
+    enable_4byte_as: bool = False
+    encap_priority: SingleLine = "MPLSoUDP,MPLSoGRE,VXLAN"
+    vxlan_vn_id_mode: Literal["automatic", "configured"] = "automatic"
+    config_api_worker_count: int = Field(default=1, ge=1, le=64)
+    huge_scale: bool = False
+    cassandra_minimum_diskgb: int = Field(default=20, ge=1)
+    cassandra_jvm_extra_opts: SingleLine = ""
+
+    @field_validator("encap_priority")
+    @classmethod
+    def _check_encapsulations(cls, value: str) -> str:
+        items = [item.strip() for item in value.split(",")]
+        unknown = [item for item in items if item not in ENCAPSULATIONS]
+        if unknown or len(set(items)) != len(items):
+            raise ValueError(f"must list each of {', '.join(ENCAPSULATIONS)} at most once")
+        return ",".join(items)
+
+    @field_validator("cassandra_jvm_extra_opts")
+    @classmethod
+    def _check_jvm_options(cls, value: str) -> str:
+        if any(not word.startswith("-") for word in value.split()):
+            raise ValueError("must be JVM options such as -Xms1g -Xmx2g")
+        return value
+
+    @model_validator(mode="after")
+    def _check_asn(self) -> ControllerConfig:
+        if self.bgp_asn > 65535 and not self.enable_4byte_as:
+            raise ValueError("bgp-asn above 65535 needs enable-4byte-as=true")
+        return self
+
+
+@dataclass(frozen=True)
+class KubernetesCluster:
+    name: str
+    application: str
+    pod_subnets: tuple[str, ...] = ()
+    api_server: str | None = None
+    api_port: int | None = None
+
+
+@dataclass
+class ControllerInputs:
+    """What the controller learns from its relations and peers."""
+
+    analytics_ips: list[str] = field(default_factory=list)
+    analyticsdb_ips: list[str] = field(default_factory=list)
+    kubernetes: dict[str, KubernetesCluster] = field(default_factory=dict)
+    erlang_cookie: str = ""
+    defaults_generation: int = 0
+
+    @property
+    def orchestrator(self) -> str:
+        return "kubernetes" if self.kubernetes else ""
+
+
+def services(
+    config: ControllerConfig, cluster: Cluster, inputs: ControllerInputs
+) -> list[Service]:
+    """Every controller container with the environment it needs, and nothing it does not.
+
+    A container's env holds only what that service reads, so an option change re-creates just
+    the containers it concerns (e.g. config-api-worker-count re-creates config-api alone).
+    """
+    common = _common_env(config, cluster, inputs)
+    defaults = {
+        "BGP_ASN": str(config.bgp_asn),
+        "ENABLE_4BYTE_AS": _bool(config.enable_4byte_as),
+        "ENCAP_PRIORITY": config.encap_priority,
+        "VXLAN_VN_ID_MODE": config.vxlan_vn_id_mode,
+        "APPLY_DEFAULTS": "true",
+        "DEFAULTS_GENERATION": str(inputs.defaults_generation),
+    }
+    configdb = _configdb_env(config, cluster)
+    return [
+        Service(
+            "node-init",
+            "contrail-node-init",
+            "node-init",
+            common,
+            mounts=(Mount(source="/usr/bin", target="/host/usr/bin"),),
+            privileged=True,
+            pid_host=True,
+            one_shot=True,
+        ),
+        # config
+        Service(
+            "config-nodemgr",
+            "contrail-nodemgr",
+            "config",
+            {**common, "NODE_TYPE": "config"},
+            engine_socket=True,
+        ),
+        Service(
+            "config-provisioner",
+            "contrail-provisioner",
+            "config",
+            {**common, **defaults, "NODE_TYPE": "config"},
+            restart=RestartPolicy.ON_FAILURE,
+        ),
+        Service(
+            "config-api",
+            "contrail-controller-config-api",
+            "config",
+            {**common, "CONFIG_API_WORKER_COUNT": str(config.config_api_worker_count)},
+        ),
+        Service("config-svcmonitor", "contrail-controller-config-svcmonitor", "config", common),
+        Service("config-schema", "contrail-controller-config-schema", "config", common),
+        Service("config-devicemgr", "contrail-controller-config-devicemgr", "config", common),
+        Service(
+            "config-dnsmasq",
+            "contrail-controller-config-dnsmasq",
+            "config",
+            common,
+            mounts=(
+                Mount(source="dnsmasq", target="/var/lib/dnsmasq", kind="volume"),
+                Mount(source="tftp", target="/var/lib/tftp", kind="volume"),
+                Mount(source="dhcp-leases", target="/var/lib/dhcp", kind="volume"),
+            ),
+            cap_add=("NET_ADMIN", "NET_RAW"),
+        ),
+        # config database
+        Service(
+            "configdb-nodemgr",
+            "contrail-nodemgr",
+            "config-database",
+            {
+                **common,
+                "NODE_TYPE": "config-database",
+                "CASSANDRA_CQL_PORT": "9041",
+                "CASSANDRA_JMX_LOCAL_PORT": "7201",
+                "CONFIG_DATABASE_NODEMGR__DEFAULTS__minimum_diskGB": str(
+                    config.cassandra_minimum_diskgb
+                ),
+            },
+            engine_socket=True,
+        ),
+        Service(
+            "configdb-provisioner",
+            "contrail-provisioner",
+            "config-database",
+            {**common, "NODE_TYPE": "config-database"},
+            restart=RestartPolicy.ON_FAILURE,
+        ),
+        Service(
+            "configdb-cassandra",
+            "contrail-external-cassandra",
+            "config-database",
+            configdb["cassandra"],
+            mounts=(Mount(source="config-cassandra", target="/var/lib/cassandra", kind="volume"),),
+        ),
+        Service(
+            "configdb-zookeeper",
+            "contrail-external-zookeeper",
+            "config-database",
+            configdb["zookeeper"],
+            mounts=(
+                Mount(source="config-zookeeper", target="/data", kind="volume"),
+                Mount(source="config-zookeeper-log", target="/datalog", kind="volume"),
+            ),
+        ),
+        Service(
+            "configdb-rabbitmq",
+            "contrail-external-rabbitmq",
+            "config-database",
+            {**configdb["rabbitmq"], "RABBITMQ_ERLANG_COOKIE": inputs.erlang_cookie},
+            mounts=(Mount(source="config-rabbitmq", target="/var/lib/rabbitmq", kind="volume"),),
+        ),
+        # control
+        Service(
+            "control-nodemgr",
+            "contrail-nodemgr",
+            "control",
+            {**common, "NODE_TYPE": "control"},
+            engine_socket=True,
+        ),
+        Service(
+            "control-provisioner",
+            "contrail-provisioner",
+            "control",
+            {**common, **defaults, "NODE_TYPE": "control"},
+            restart=RestartPolicy.ON_FAILURE,
+        ),
+        Service(
+            "control-control",
+            "contrail-controller-control-control",
+            "control",
+            common,
+            cap_add=("SYS_PTRACE",),
+        ),
+        Service(
+            "control-named",
+            "contrail-controller-control-named",
+            "control",
+            common,
+            privileged=True,
+            mounts=(Mount(source="control-dns", target="/etc/contrail/dns", kind="volume"),),
+        ),
+        Service(
+            "control-dns",
+            "contrail-controller-control-dns",
+            "control",
+            common,
+            mounts=(Mount(source="control-dns", target="/etc/contrail/dns", kind="volume"),),
+        ),
+        # web UI and its redis
+        Service("webui-web", "contrail-controller-webui-web", "webui", common),
+        Service("webui-job", "contrail-controller-webui-job", "webui", common),
+        Service(
+            "redis",
+            "contrail-external-redis",
+            "webui",
+            {"REDIS_NODES": _join(cluster.addresses), "REDIS_SERVER_PORT": "6379"},
+        ),
+    ]
+
+
+def _common_env(
+    config: ControllerConfig, cluster: Cluster, inputs: ControllerInputs
+) -> dict[str, str]:
+    """What every Contrail (not third-party) service of the controller reads."""
+    nodes = _join(cluster.addresses)
+    return {
+        "CONTROLLER_NODES": nodes,
+        "CONFIG_NODES": nodes,
+        "CONFIGDB_NODES": nodes,
+        "ZOOKEEPER_NODES": nodes,
+        "RABBITMQ_NODES": nodes,
+        "WEBUI_NODES": nodes,
+        "CONTROL_NODES": _join(cluster.data_addresses),
+        "ANALYTICS_NODES": _join(inputs.analytics_ips),
+        "ANALYTICSDB_NODES": _join(inputs.analyticsdb_ips),
+        "ANALYTICSDB_ENABLE": _bool(bool(inputs.analyticsdb_ips)),
+        "ANALYTICS_ALARM_ENABLE": _bool(bool(inputs.analyticsdb_ips)),
+        "ANALYTICS_SNMP_ENABLE": _bool(bool(inputs.analyticsdb_ips)),
+        "CONFIGDB_PORT": "9161",
+        "CONFIGDB_CQL_PORT": "9041",
+        "RABBITMQ_NODE_PORT": "5673",
+        "ZOOKEEPER_PORT": "2181",
+        "LOG_LEVEL": config.log_level,
+        "AAA_MODE": config.auth_mode,
+        "AUTH_MODE": "noauth",
+        "CLOUD_ORCHESTRATOR": inputs.orchestrator,
+        "CLOUD_ADMIN_ROLE": config.cloud_admin_role,
+        "GLOBAL_READ_ONLY_ROLE": config.global_read_only_role,
+        "SSL_ENABLE": "false",
+    }
+
+
+def _configdb_env(config: ControllerConfig, cluster: Cluster) -> Mapping[str, dict[str, str]]:
+    """The third-party database services read their own variables only."""
+    nodes = _join(cluster.addresses)
+    zookeeper = {
+        "NODE_TYPE": "config-database",
+        "ZOOKEEPER_NODES": nodes,
+        "ZOOKEEPER_PORT": "2181",
+        "ZOOKEEPER_PORTS": "2888:3888",
+    }
+    if config.huge_scale:
+        zookeeper.update({"ZOO_SYNC_LIMIT": "5", "ZOO_MAX_SESSION_TIMEOUT": "120000"})
+    return {
+        "cassandra": {
+            "NODE_TYPE": "config-database",
+            "CASSANDRA_CLUSTER_NAME": "contrail_database",
+            "CASSANDRA_SEEDS": _join(cluster.addresses[:3]),
+            "CASSANDRA_LISTEN_ADDRESS": cluster.address,
+            "CASSANDRA_START_RPC": "true",
+            "CASSANDRA_PORT": "9161",
+            "CASSANDRA_CQL_PORT": "9041",
+            "CASSANDRA_STORAGE_PORT": "7012",
+            "CASSANDRA_SSL_STORAGE_PORT": "7013",
+            "CASSANDRA_JMX_LOCAL_PORT": "7201",
+            "JVM_EXTRA_OPTS": config.cassandra_jvm_extra_opts,
+        },
+        "zookeeper": zookeeper,
+        "rabbitmq": {
+            "NODE_TYPE": "config-database",
+            "RABBITMQ_NODES": nodes,
+            "RABBITMQ_NODE_PORT": "5673",
+        },
+    }
+
+
+def _join(items) -> str:
+    return ",".join(str(item) for item in items)
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"

@@ -1,0 +1,136 @@
+"""Fixtures: the charm on a scratch host tree with an in-memory engine, and relation builders."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from pathlib import Path
+
+import pytest
+from charm import ContrailControllerCharm
+from controller import ControllerConfig, ControllerInputs, services
+from ops import testing
+
+from contrail_common.base_charm import Cluster
+from contrail_common.containers.memory_engine import MemoryEngine
+from contrail_common.hostpaths import HostRoot
+
+TAG = "2011.L3"
+VERSION = "2011.L3-build42"
+HOST_ADDRESSES = ["10.0.0.10", "192.168.1.10"]
+
+
+def image_names() -> set[str]:
+    config = ControllerConfig.load({"image-tag": TAG})
+    cluster = Cluster("10.0.0.10", "10.0.0.10", [], 1)
+    return {s.image for s in services(config, cluster, ControllerInputs())}
+
+
+@pytest.fixture
+def engine() -> MemoryEngine:
+    engine = MemoryEngine()
+    for name in image_names():
+        engine.add_image(f"tungstenfabric/{name}:{TAG}", {"version": VERSION})
+    return engine
+
+
+@pytest.fixture
+def host(tmp_path: Path) -> HostRoot:
+    return HostRoot(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def scratch_host(monkeypatch, engine: MemoryEngine, host: HostRoot):
+    monkeypatch.setattr(ContrailControllerCharm, "host", host)
+    monkeypatch.setattr(ContrailControllerCharm, "make_engine", lambda self, kind: engine)
+    monkeypatch.setattr(ContrailControllerCharm, "install_runtime", lambda self, kind: "docker")
+    monkeypatch.setattr(
+        ContrailControllerCharm,
+        "host_addresses",
+        lambda self: [ipaddress.ip_address(a) for a in HOST_ADDRESSES],
+    )
+
+
+@pytest.fixture
+def ctx() -> testing.Context:
+    return testing.Context(ContrailControllerCharm)
+
+
+def encode(**fields) -> dict[str, str]:
+    """A databag as ops writes it: hyphenated keys, JSON values."""
+    return {key.replace("_", "-"): json.dumps(value) for key, value in fields.items()}
+
+
+def peer(
+    members: list[dict] | None = None, cookie: testing.Secret | None = None, **kwargs
+) -> testing.PeerRelation:
+    app_data = {}
+    if members is not None:
+        app_data["members"] = json.dumps(members)
+    if cookie is not None:
+        app_data["erlang-cookie-secret"] = json.dumps(cookie.id)
+    return testing.PeerRelation("controller-cluster", local_app_data=app_data, **kwargs)
+
+
+def cookie_secret() -> testing.Secret:
+    return testing.Secret(
+        tracked_content={"cookie": "c00k1e"}, owner="app", label="rabbitmq-erlang-cookie"
+    )
+
+
+def analytics(ips=("10.0.1.1",), **kwargs) -> testing.Relation:
+    return testing.Relation(
+        "contrail-analytics",
+        remote_app_name="contrail-analytics",
+        remote_app_data=encode(analytics_ips=list(ips)),
+        **kwargs,
+    )
+
+
+def analyticsdb(ips=("10.0.2.1",)) -> testing.Relation:
+    return testing.Relation(
+        "contrail-analyticsdb",
+        remote_app_name="contrail-analyticsdb",
+        remote_app_data=encode(analyticsdb_ips=list(ips)),
+    )
+
+
+def kubernetes(
+    cluster="k8s", app="contrail-kubernetes-master", subnets=("10.32.0.0/12",)
+) -> testing.Relation:
+    return testing.Relation(
+        "contrail-controller",
+        remote_app_name=app,
+        remote_app_data=encode(
+            unit_type="kubernetes", cluster_name=cluster, pod_subnets=list(subnets)
+        ),
+    )
+
+
+def agents(units: int = 2) -> testing.Relation:
+    return testing.Relation(
+        "contrail-controller",
+        remote_app_name="contrail-agent",
+        remote_app_data=encode(unit_type="agent"),
+        remote_units_data={i: encode(dpdk=False) for i in range(units)},
+    )
+
+
+def ready_state(**overrides) -> testing.State:
+    """A single leader unit with every relation it needs."""
+    fields = {
+        "leader": True,
+        "config": {"image-tag": TAG},
+        "relations": [peer(), analytics(), kubernetes()],
+    }
+    fields.update(overrides)
+    return testing.State(**fields)
+
+
+def app_data(state: testing.State, endpoint: str) -> list[dict]:
+    """The decoded local app databags of every relation on an endpoint."""
+    return [
+        {key: json.loads(value) for key, value in relation.local_app_data.items()}
+        for relation in state.relations
+        if relation.endpoint == endpoint
+    ]

@@ -1,0 +1,30 @@
+"""Databags of the `contrail-analyticsdb` interface (analyticsdb provides; controller and
+analytics require, optionally).
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from pydantic import IPvAnyAddress
+
+from contrail_common.databag import DatabagModel
+
+
+class ProviderAppData(DatabagModel):
+    """Written by the analyticsdb leader; empty until min-cluster-size units are known."""
+
+    analyticsdb_ips: list[IPvAnyAddress] = []
+
+
+class RequirerAppData(DatabagModel):
+    """Written by the leader of each requirer: the controller fills the controller fields,
+    analytics fills `analytics_ips`; `unit_type` says which one wrote it.
+    """
+
+    unit_type: Optional[Literal["controller", "analytics"]] = None
+    controller_ips: list[IPvAnyAddress] = []
+    controller_data_ips: list[IPvAnyAddress] = []
+    auth_mode: Optional[Literal["rbac", "cloud-admin", "no-auth"]] = None
+    cloud_orchestrator: Optional[str] = None
+    analytics_ips: list[IPvAnyAddress] = []

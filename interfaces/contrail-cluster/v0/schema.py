@@ -1,0 +1,35 @@
+"""Databags of the control-plane peer relations (controller-, analytics-, analyticsdb-cluster).
+
+Each unit publishes its own addresses; the leader keeps the ordered member list (and, for the
+controller, the ID of the generated RabbitMQ Erlang cookie secret) in the application databag.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from pydantic import IPvAnyAddress
+
+from contrail_common.databag import DatabagModel
+
+
+class Member(DatabagModel):
+    """One unit of the cluster with the addresses it published."""
+
+    unit: str
+    address: str
+    data_address: Optional[str] = None
+
+
+class PeerUnitData(DatabagModel):
+    """Written by every unit about itself, on every reconcile."""
+
+    address: Optional[IPvAnyAddress] = None
+    data_address: Optional[IPvAnyAddress] = None
+
+
+class PeerAppData(DatabagModel):
+    """Written by the leader only."""
+
+    members: list[Member] = []
+    erlang_cookie_secret: Optional[str] = None

@@ -1,0 +1,415 @@
+"""The skeleton every Contrail workload charm shares: one reconcile, one status.
+
+A charm subclasses `ContrailCharm`, names its config model and peer endpoint, and implements
+`gather()` (read its relations into typed inputs, listing what is missing), `services()` (the
+containers for those inputs) and `publish()` (what its leader tells related applications).
+Everything else — config validation, addresses, cluster membership, images, env files, the
+engine, status, the `logs` action, cleanup on removal — happens here, once for all charms.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, Optional, TypeVar
+
+import ops
+from pydantic import BaseModel
+
+from .cluster import Member, PeerAppData, PeerUnitData, update_members
+from .config import InvalidConfigError, WorkloadConfig
+from .containers import ApplyReport, ContainerEngine, EngineError, RegistryCredentials, make_engine
+from .databag import MalformedDatabagError, read_databag, write_databag
+from .hostpaths import HostRoot
+from .network import IPAddress, host_addresses, pick_address
+from .rendering import write_env_file
+from .runtime import ensure_runtime
+from .secrets import SecretProblem, registry_credentials
+from .services import Placement, Service, container_spec
+from .status import combine, container_problems
+
+logger = logging.getLogger(__name__)
+
+ConfigT = TypeVar("ConfigT", bound=WorkloadConfig)
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+@dataclass
+class Cluster:
+    """This unit's addresses and the application's ordered members, as the leader keeps them."""
+
+    address: str
+    data_address: str
+    members: list[Member]
+    min_size: int
+
+    @property
+    def complete(self) -> bool:
+        return len(self.members) >= self.min_size
+
+    @property
+    def addresses(self) -> list[str]:
+        return [m.address for m in self.members]
+
+    @property
+    def data_addresses(self) -> list[str]:
+        return [m.data_address or m.address for m in self.members]
+
+
+@dataclass
+class Evaluation(Generic[ConfigT]):
+    """What one look at config, secrets, relations and host facts found."""
+
+    problems: list[ops.StatusBase] = field(default_factory=list)
+    config: Optional[ConfigT] = None
+    credentials: Optional[RegistryCredentials] = None
+    cluster: Optional[Cluster] = None
+    inputs: Any = None
+
+    @property
+    def ready(self) -> bool:
+        return not self.problems and self.config is not None and self.cluster is not None
+
+
+class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
+    config_class: ClassVar[type[WorkloadConfig]]
+    peer_endpoint: ClassVar[str]
+    node_role: ClassVar[str]
+    # The image whose `version` label is shown as the workload version.
+    version_image: ClassVar[str]
+    ports: ClassVar[tuple[int, ...]] = ()
+    # Options whose value picks the data-plane address (controller only).
+    data_network_option: ClassVar[Optional[str]] = None
+
+    # Where host files live; tests point it at a scratch tree.
+    host: ClassVar[HostRoot] = HostRoot()
+
+    # Why StoredState: a failed pull or engine call is not derivable without retrying it, and
+    # update-status must not retry; its message is kept until the next reconcile succeeds.
+    _stored = ops.StoredState()
+
+    def __init__(self, framework: ops.Framework) -> None:
+        super().__init__(framework)
+        self._stored.set_default(deploy_error="")
+        self._evaluation: Optional[Evaluation[ConfigT]] = None
+        for event in (
+            self.on.install,
+            self.on.config_changed,
+            self.on.upgrade_charm,
+            self.on.leader_elected,
+            self.on.secret_changed,
+        ):
+            framework.observe(event, self._on_change)
+        for endpoint in self.meta.relations:
+            if endpoint in ("nrpe-external-master", "cos-agent"):
+                continue
+            relation_events = self.on[endpoint]
+            for event in (
+                relation_events.relation_created,
+                relation_events.relation_joined,
+                relation_events.relation_changed,
+                relation_events.relation_departed,
+                relation_events.relation_broken,
+            ):
+                framework.observe(event, self._on_change)
+        framework.observe(self.on.collect_unit_status, self._on_collect_status)
+        framework.observe(self.on.remove, self._on_remove)
+        framework.observe(self.on.logs_action, self._on_logs_action)
+
+    # -- what each charm provides ------------------------------------------------------------
+
+    def gather(self, config: ConfigT, cluster: Cluster) -> tuple[Any, list[ops.StatusBase]]:
+        """Read the charm's relations into its workload inputs; list what is missing."""
+        raise NotImplementedError
+
+    def services(self, config: ConfigT, cluster: Cluster, inputs: Any) -> list[Service]:
+        """The containers for these inputs."""
+        raise NotImplementedError
+
+    def publish(self, evaluation: Evaluation[ConfigT]) -> None:
+        """Leader only: write what related applications need (gated by the cluster size)."""
+
+    def leader_setup(self, peer: ops.Relation, data: PeerAppData) -> PeerAppData:
+        """Leader only: cluster-wide facts to create once (e.g. generated secrets)."""
+        return data
+
+    # -- the host, through methods tests replace ------------------------------------------
+
+    def make_engine(self, kind: str) -> ContainerEngine:
+        return make_engine(kind, self.host)
+
+    def host_addresses(self) -> list[IPAddress]:
+        return host_addresses()
+
+    def install_runtime(self, kind: str) -> str:
+        return ensure_runtime(kind, self.host)
+
+    # -- reading relations -------------------------------------------------------------------
+
+    def read_app_data(
+        self, relation: ops.Relation, model: type[ModelT], problems: list[ops.StatusBase]
+    ) -> Optional[ModelT]:
+        """A remote application's databag; a malformed one is reported, not raised."""
+        if relation.app is None:
+            return None
+        try:
+            return read_databag(relation, relation.app, model)
+        except MalformedDatabagError as error:
+            problems.append(ops.BlockedStatus(f"{error}: fix or upgrade {relation.app.name}"))
+            return None
+
+    def peer_app_data(self) -> PeerAppData:
+        """What the leader keeps on the peer relation (empty until it first writes)."""
+        peer = self.peer
+        if peer is None:
+            return PeerAppData()
+        try:
+            return read_databag(peer, self.app, PeerAppData) or PeerAppData()
+        except MalformedDatabagError:
+            return PeerAppData()  # the leader rewrites it on its next reconcile
+
+    # -- identity and places -----------------------------------------------------------------
+
+    @property
+    def project(self) -> str:
+        """The engine project of this unit: its containers and nothing else."""
+        return self.unit.name.replace("/", "-")
+
+    @property
+    def env_dir(self):
+        return self.host.path("/etc/contrail") / self.project
+
+    @property
+    def peer(self) -> Optional[ops.Relation]:
+        return self.model.get_relation(self.peer_endpoint)
+
+    # -- evaluation: read everything, change nothing ---------------------------------------
+
+    def evaluate(self) -> Evaluation[ConfigT]:
+        if self._evaluation is None:
+            self._evaluation = self._evaluate()
+        return self._evaluation
+
+    def _evaluate(self) -> Evaluation[ConfigT]:
+        evaluation: Evaluation[ConfigT] = Evaluation()
+        try:
+            config: ConfigT = self.config_class.load(self.config)  # type: ignore[assignment]
+        except InvalidConfigError as error:
+            evaluation.problems.append(ops.BlockedStatus(str(error)))
+            return evaluation
+        evaluation.config = config
+        if not config.image_tag:
+            evaluation.problems.append(
+                ops.BlockedStatus(
+                    f"image-tag: set the Contrail release to run "
+                    f"(juju config {self.app.name} image-tag=<tag>)"
+                )
+            )
+        if config.registry_credentials:
+            try:
+                evaluation.credentials = registry_credentials(
+                    self.model, "registry-credentials", config.registry_credentials
+                )
+            except SecretProblem as error:
+                evaluation.problems.append(ops.BlockedStatus(str(error)))
+        cluster = self._cluster(config, evaluation.problems)
+        if cluster is None:
+            return evaluation
+        evaluation.cluster = cluster
+        try:
+            evaluation.inputs, problems = self.gather(config, cluster)
+        except MalformedDatabagError as error:
+            problems = [ops.BlockedStatus(str(error))]
+        evaluation.problems.extend(problems)
+        return evaluation
+
+    def _cluster(self, config: ConfigT, problems: list[ops.StatusBase]) -> Optional[Cluster]:
+        peer = self.peer
+        if peer is None:
+            problems.append(ops.WaitingStatus("waiting for the peer relation"))
+            return None
+        address = self._address(config, "control-network", problems)
+        data_address = address
+        if self.data_network_option:
+            data_address = self._address(config, self.data_network_option, problems) or address
+        if address is None or data_address is None:
+            return None
+        stored = self.peer_app_data()
+        min_size = int(getattr(config, "min_cluster_size", 1))
+        cluster = Cluster(address, data_address, list(stored.members), min_size)
+        if self.unit.name not in {m.unit for m in cluster.members}:
+            problems.append(ops.WaitingStatus("waiting for the leader to add this unit"))
+        elif not cluster.complete:
+            problems.append(
+                ops.WaitingStatus(
+                    f"waiting for {min_size - len(cluster.members)} more "
+                    f"{self.app.name} unit(s) (min-cluster-size {min_size})"
+                )
+            )
+        return cluster
+
+    def _address(
+        self, config: ConfigT, option: str, problems: list[ops.StatusBase]
+    ) -> Optional[str]:
+        networks = getattr(config, option.replace("-", "_"), ())
+        if networks:
+            found = pick_address(networks, self.host_addresses())
+            if found is None:
+                listed = ", ".join(str(n) for n in networks)
+                problems.append(
+                    ops.BlockedStatus(f"{option}: no address of this unit is in {listed}")
+                )
+            return None if found is None else str(found)
+        binding = self.model.get_binding(self.peer_endpoint)
+        address = binding.network.bind_address if binding else None
+        if address is None:
+            problems.append(ops.WaitingStatus("waiting for a network binding address"))
+            return None
+        return str(address)
+
+    # -- reconcile: make it so ------------------------------------------------------------------
+
+    def _on_change(self, _event: ops.EventBase) -> None:
+        self.reconcile()
+
+    def reconcile(self) -> Optional[ApplyReport]:
+        """Publish this unit's facts, lead if leader, and deploy when nothing is missing."""
+        self._evaluation = None
+        evaluation = self.evaluate()
+        peer = self.peer
+        if peer is not None and evaluation.cluster is not None:
+            own = PeerUnitData.model_validate(
+                {
+                    "address": evaluation.cluster.address,
+                    "data_address": evaluation.cluster.data_address,
+                }
+            )
+            write_databag(peer, self.unit, own)
+        if self.unit.is_leader() and peer is not None:
+            self._lead(peer)
+            self._evaluation = None
+            evaluation = self.evaluate()
+            if evaluation.config is not None and evaluation.cluster is not None:
+                self.publish(evaluation)
+        if evaluation.ready:
+            return self._deploy(evaluation)
+        return None
+
+    def _lead(self, peer: ops.Relation) -> None:
+        """Keep the ordered member list current and create cluster-wide facts once."""
+        data = self.peer_app_data()
+        published: dict[str, PeerUnitData] = {}
+        for unit in {self.unit, *peer.units}:
+            try:
+                unit_data = read_databag(peer, unit, PeerUnitData)
+            except MalformedDatabagError:
+                continue
+            if unit_data is not None:
+                published[unit.name] = unit_data
+        data = data.model_copy(update={"members": update_members(data.members, published)})
+        write_databag(peer, self.app, self.leader_setup(peer, data))
+
+    def _deploy(self, evaluation: Evaluation[ConfigT]) -> Optional[ApplyReport]:
+        config, cluster = evaluation.config, evaluation.cluster
+        assert config is not None and cluster is not None
+        try:
+            kind = self.install_runtime(config.container_runtime)
+            engine = self.make_engine(kind)
+            services = self.services(config, cluster, evaluation.inputs)
+            placement = Placement(
+                engine.kind, self.node_role, self.app.name, self.unit.name, self.env_dir
+            )
+            specs = []
+            for service in services:
+                image = config.image(service.image)
+                if engine.inspect_image(image) is None:
+                    self.unit.status = ops.MaintenanceStatus(f"pulling {image}")
+                    engine.pull(
+                        image, evaluation.credentials, plain_http=config.docker_registry_insecure
+                    )
+                write_env_file(
+                    self.env_dir / f"{service.name}.env", {**config.proxy_env(), **service.env}
+                )
+                specs.append(container_spec(service, image, placement))
+            report = engine.apply(self.project, specs)
+            self._remove_stale_env_files({s.name for s in services})
+            if report.changed:
+                logger.info(
+                    "containers created %s, re-created %s, removed %s",
+                    report.created, report.recreated, report.removed,
+                )  # fmt: skip
+            self.unit.set_ports(*self.ports)
+            version = engine.inspect_image(config.image(self.version_image))
+            if version is not None and version.version:
+                self.unit.set_workload_version(version.version)
+            self._stored.deploy_error = ""
+            return report
+        except EngineError as error:
+            logger.error("deploy failed: %s", error)
+            self._stored.deploy_error = str(error)
+            return None
+
+    def _remove_stale_env_files(self, wanted: set[str]) -> None:
+        for path in self.env_dir.glob("*.env"):
+            if path.stem not in wanted:
+                path.unlink()
+
+    # -- status -------------------------------------------------------------------------------
+
+    def expected_services(self) -> list[Service]:
+        evaluation = self.evaluate()
+        if not evaluation.ready:
+            return []
+        assert evaluation.config is not None and evaluation.cluster is not None
+        return self.services(evaluation.config, evaluation.cluster, evaluation.inputs)
+
+    def _on_collect_status(self, event: ops.CollectStatusEvent) -> None:
+        evaluation = self.evaluate()
+        statuses: list[ops.StatusBase] = list(evaluation.problems)
+        if self._stored.deploy_error:
+            statuses.append(ops.BlockedStatus(str(self._stored.deploy_error)))
+        elif evaluation.ready:
+            statuses.extend(self._container_statuses(evaluation))
+        ready = "Unit is ready"
+        if evaluation.config is not None and evaluation.config.unpinned:
+            ready += f" (unpinned image tag {evaluation.config.image_tag})"
+        event.add_status(combine(statuses, active_message=ready))
+
+    def _container_statuses(self, evaluation: Evaluation[ConfigT]) -> Sequence[ops.StatusBase]:
+        assert evaluation.config is not None
+        services = self.expected_services()
+        try:
+            engine = self.make_engine(evaluation.config.container_runtime)
+            states = engine.status(self.project, [s.name for s in services])
+        except EngineError as error:
+            return [ops.WaitingStatus(f"container engine: {error}")]
+        one_shot = {s.name for s in services if s.one_shot}
+        return container_problems(states, completed_ok=one_shot)
+
+    # -- removal and actions -----------------------------------------------------------------
+
+    def _on_remove(self, _event: ops.RemoveEvent) -> None:
+        # On remove, not stop: the unit is going away for good, so its containers and env
+        # files go too. Named volumes (databases) are left for the operator to decide.
+        try:
+            config = self.config_class.load(self.config)
+            self.make_engine(config.container_runtime).remove_project(self.project)
+        except (InvalidConfigError, EngineError) as error:
+            logger.warning("could not remove containers: %s", error)
+        shutil.rmtree(self.env_dir, ignore_errors=True)
+
+    def _on_logs_action(self, event: ops.ActionEvent) -> None:
+        name = event.params.get("container", "")
+        lines = int(event.params.get("lines", 100))
+        try:
+            config = self.config_class.load(self.config)
+            engine = self.make_engine(config.container_runtime)
+            if not name:
+                states = engine.status(self.project)
+                event.set_results({"containers": "\n".join(s.describe() for s in states.values())})
+                return
+            event.set_results({"logs": engine.logs(self.project, name, lines)})
+        except (InvalidConfigError, EngineError) as error:
+            event.fail(str(error))

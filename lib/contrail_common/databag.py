@@ -1,0 +1,57 @@
+"""Typed relation databags: pydantic models read and written through ops' load/save.
+
+Every interface schema in `interfaces/*/v*/schema.py` builds on `DatabagModel`: keys are the
+field names with hyphens, each value is JSON (ops' convention), and every field is optional so a
+partial or older databag still loads; what is *required* is decided by the reader.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, TypeVar, Union
+
+import ops
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class DatabagModel(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=lambda name: name.replace("_", "-"),
+        populate_by_name=True,
+        extra="ignore",
+        frozen=True,
+    )
+
+
+class MalformedDatabagError(Exception):
+    """A remote databag holds something its schema does not allow; the message says where."""
+
+
+def read_databag(
+    relation: ops.Relation, entity: Union[ops.Application, ops.Unit], model: type[ModelT]
+) -> Optional[ModelT]:
+    """The databag as `model`, None when it is empty, MalformedDatabagError when invalid."""
+    if not relation.data[entity]:
+        return None
+    try:
+        return relation.load(model, entity)
+    except (ValidationError, ValueError, TypeError) as error:
+        fields = _error_fields(error)
+        raise MalformedDatabagError(
+            f"{relation.name} data from {entity.name} is malformed"
+            + (f" ({', '.join(fields)})" if fields else "")
+        ) from None
+
+
+def write_databag(
+    relation: ops.Relation, entity: Union[ops.Application, ops.Unit], data: BaseModel
+) -> None:
+    """Write every field of `data` (None as JSON null) into the databag."""
+    relation.save(data, entity)
+
+
+def _error_fields(error: Exception) -> list[str]:
+    if isinstance(error, ValidationError):
+        return sorted({str(problem["loc"][0]) for problem in error.errors() if problem["loc"]})
+    return []

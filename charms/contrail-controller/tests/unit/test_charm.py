@@ -10,7 +10,6 @@ import stat
 import pytest
 from conftest import (
     TAG,
-    image_names,
     VERSION,
     agents,
     analytics,
@@ -18,6 +17,7 @@ from conftest import (
     app_data,
     cookie_secret,
     encode,
+    image_names,
     kubernetes,
     peer,
     ready_state,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,4 +75,49 @@ def container_spec(service: Service, image: str, placement: Placement) -> Contai
         pid_mode="host" if service.pid_host else None,
         restart=RestartPolicy.NO if service.one_shot else service.restart,
         labels=labels,
+    )
+
+
+def join(items: Iterable[object]) -> str:
+    """A comma list, the form Contrail's `*_NODES` variables take."""
+    return ",".join(str(item) for item in items)
+
+
+def flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def node_init(env: Mapping[str, str]) -> Service:
+    """Host preparation every Contrail node runs once (sysctls, the contrail-status tool)."""
+    return Service(
+        "node-init",
+        "contrail-node-init",
+        "node-init",
+        env,
+        mounts=(Mount(source="/usr/bin", target="/host/usr/bin"),),
+        privileged=True,
+        pid_host=True,
+        one_shot=True,
+    )
+
+
+def nodemgr(group: str, node_type: str, env: Mapping[str, str]) -> Service:
+    """The node manager of a service group; it watches the group's containers via the engine."""
+    return Service(
+        f"{group}-nodemgr",
+        "contrail-nodemgr",
+        node_type,
+        {**env, "NODE_TYPE": node_type},
+        engine_socket=True,
+    )
+
+
+def provisioner(group: str, node_type: str, env: Mapping[str, str]) -> Service:
+    """Registers the group's node in the config API, then exits; re-run only after failures."""
+    return Service(
+        f"{group}-provisioner",
+        "contrail-provisioner",
+        node_type,
+        {**env, "NODE_TYPE": node_type},
+        restart=RestartPolicy.ON_FAILURE,
     )

@@ -10,8 +10,8 @@ from pydantic import Field, field_validator, model_validator
 
 from contrail_common.base_charm import Cluster
 from contrail_common.config import CidrList, SingleLine, WorkloadConfig
-from contrail_common.containers import Mount, RestartPolicy
-from contrail_common.services import Service
+from contrail_common.containers import Mount
+from contrail_common.services import Service, flag, join, node_init, nodemgr, provisioner
 
 ENCAPSULATIONS = ("MPLSoUDP", "MPLSoGRE", "VXLAN")
 VERSION_IMAGE = "contrail-controller-config-api"
@@ -92,7 +92,7 @@ def services(
     common = _common_env(config, cluster, inputs)
     defaults = {
         "BGP_ASN": str(config.bgp_asn),
-        "ENABLE_4BYTE_AS": _bool(config.enable_4byte_as),
+        "ENABLE_4BYTE_AS": flag(config.enable_4byte_as),
         "ENCAP_PRIORITY": config.encap_priority,
         "VXLAN_VN_ID_MODE": config.vxlan_vn_id_mode,
         "APPLY_DEFAULTS": "true",
@@ -100,31 +100,10 @@ def services(
     }
     configdb = _configdb_env(config, cluster)
     return [
-        Service(
-            "node-init",
-            "contrail-node-init",
-            "node-init",
-            common,
-            mounts=(Mount(source="/usr/bin", target="/host/usr/bin"),),
-            privileged=True,
-            pid_host=True,
-            one_shot=True,
-        ),
+        node_init(common),
         # config
-        Service(
-            "config-nodemgr",
-            "contrail-nodemgr",
-            "config",
-            {**common, "NODE_TYPE": "config"},
-            engine_socket=True,
-        ),
-        Service(
-            "config-provisioner",
-            "contrail-provisioner",
-            "config",
-            {**common, **defaults, "NODE_TYPE": "config"},
-            restart=RestartPolicy.ON_FAILURE,
-        ),
+        nodemgr("config", "config", common),
+        provisioner("config", "config", {**common, **defaults}),
         Service(
             "config-api",
             "contrail-controller-config-api",
@@ -147,28 +126,19 @@ def services(
             cap_add=("NET_ADMIN", "NET_RAW"),
         ),
         # config database
-        Service(
-            "configdb-nodemgr",
-            "contrail-nodemgr",
+        nodemgr(
+            "configdb",
             "config-database",
             {
                 **common,
-                "NODE_TYPE": "config-database",
                 "CASSANDRA_CQL_PORT": "9041",
                 "CASSANDRA_JMX_LOCAL_PORT": "7201",
                 "CONFIG_DATABASE_NODEMGR__DEFAULTS__minimum_diskGB": str(
                     config.cassandra_minimum_diskgb
                 ),
             },
-            engine_socket=True,
         ),
-        Service(
-            "configdb-provisioner",
-            "contrail-provisioner",
-            "config-database",
-            {**common, "NODE_TYPE": "config-database"},
-            restart=RestartPolicy.ON_FAILURE,
-        ),
+        provisioner("configdb", "config-database", common),
         Service(
             "configdb-cassandra",
             "contrail-external-cassandra",
@@ -194,20 +164,8 @@ def services(
             mounts=(Mount(source="config-rabbitmq", target="/var/lib/rabbitmq", kind="volume"),),
         ),
         # control
-        Service(
-            "control-nodemgr",
-            "contrail-nodemgr",
-            "control",
-            {**common, "NODE_TYPE": "control"},
-            engine_socket=True,
-        ),
-        Service(
-            "control-provisioner",
-            "contrail-provisioner",
-            "control",
-            {**common, **defaults, "NODE_TYPE": "control"},
-            restart=RestartPolicy.ON_FAILURE,
-        ),
+        nodemgr("control", "control", common),
+        provisioner("control", "control", {**common, **defaults}),
         Service(
             "control-control",
             "contrail-controller-control-control",
@@ -237,7 +195,7 @@ def services(
             "redis",
             "contrail-external-redis",
             "webui",
-            {"REDIS_NODES": _join(cluster.addresses), "REDIS_SERVER_PORT": "6379"},
+            {"REDIS_NODES": join(cluster.addresses), "REDIS_SERVER_PORT": "6379"},
         ),
     ]
 
@@ -246,7 +204,7 @@ def _common_env(
     config: ControllerConfig, cluster: Cluster, inputs: ControllerInputs
 ) -> dict[str, str]:
     """What every Contrail (not third-party) service of the controller reads."""
-    nodes = _join(cluster.addresses)
+    nodes = join(cluster.addresses)
     return {
         "CONTROLLER_NODES": nodes,
         "CONFIG_NODES": nodes,
@@ -254,12 +212,12 @@ def _common_env(
         "ZOOKEEPER_NODES": nodes,
         "RABBITMQ_NODES": nodes,
         "WEBUI_NODES": nodes,
-        "CONTROL_NODES": _join(cluster.data_addresses),
-        "ANALYTICS_NODES": _join(inputs.analytics_ips),
-        "ANALYTICSDB_NODES": _join(inputs.analyticsdb_ips),
-        "ANALYTICSDB_ENABLE": _bool(bool(inputs.analyticsdb_ips)),
-        "ANALYTICS_ALARM_ENABLE": _bool(bool(inputs.analyticsdb_ips)),
-        "ANALYTICS_SNMP_ENABLE": _bool(bool(inputs.analyticsdb_ips)),
+        "CONTROL_NODES": join(cluster.data_addresses),
+        "ANALYTICS_NODES": join(inputs.analytics_ips),
+        "ANALYTICSDB_NODES": join(inputs.analyticsdb_ips),
+        "ANALYTICSDB_ENABLE": flag(bool(inputs.analyticsdb_ips)),
+        "ANALYTICS_ALARM_ENABLE": flag(bool(inputs.analyticsdb_ips)),
+        "ANALYTICS_SNMP_ENABLE": flag(bool(inputs.analyticsdb_ips)),
         "CONFIGDB_PORT": "9161",
         "CONFIGDB_CQL_PORT": "9041",
         "RABBITMQ_NODE_PORT": "5673",
@@ -276,7 +234,7 @@ def _common_env(
 
 def _configdb_env(config: ControllerConfig, cluster: Cluster) -> Mapping[str, dict[str, str]]:
     """The third-party database services read their own variables only."""
-    nodes = _join(cluster.addresses)
+    nodes = join(cluster.addresses)
     zookeeper = {
         "NODE_TYPE": "config-database",
         "ZOOKEEPER_NODES": nodes,
@@ -289,7 +247,7 @@ def _configdb_env(config: ControllerConfig, cluster: Cluster) -> Mapping[str, di
         "cassandra": {
             "NODE_TYPE": "config-database",
             "CASSANDRA_CLUSTER_NAME": "contrail_database",
-            "CASSANDRA_SEEDS": _join(cluster.addresses[:3]),
+            "CASSANDRA_SEEDS": join(cluster.addresses[:3]),
             "CASSANDRA_LISTEN_ADDRESS": cluster.address,
             "CASSANDRA_START_RPC": "true",
             "CASSANDRA_PORT": "9161",
@@ -306,11 +264,3 @@ def _configdb_env(config: ControllerConfig, cluster: Cluster) -> Mapping[str, di
             "RABBITMQ_NODE_PORT": "5673",
         },
     }
-
-
-def _join(items) -> str:
-    return ",".join(str(item) for item in items)
-
-
-def _bool(value: bool) -> str:
-    return "true" if value else "false"

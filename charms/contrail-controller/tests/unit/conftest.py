@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from pathlib import Path
 
@@ -14,6 +13,9 @@ from ops import testing
 from contrail_common.base_charm import Cluster
 from contrail_common.containers.memory_engine import MemoryEngine
 from contrail_common.hostpaths import HostRoot
+from contrail_common.testing import app_data, encode, engine_with_images, place_charm
+
+__all__ = ["app_data", "encode"]
 
 TAG = "2011.L3"
 VERSION = "2011.L3-build42"
@@ -28,10 +30,7 @@ def image_names() -> set[str]:
 
 @pytest.fixture
 def engine() -> MemoryEngine:
-    engine = MemoryEngine()
-    for name in image_names():
-        engine.add_image(f"tungstenfabric/{name}:{TAG}", {"version": VERSION})
-    return engine
+    return engine_with_images(image_names(), TAG, VERSION)
 
 
 @pytest.fixture
@@ -41,24 +40,12 @@ def host(tmp_path: Path) -> HostRoot:
 
 @pytest.fixture(autouse=True)
 def scratch_host(monkeypatch, engine: MemoryEngine, host: HostRoot):
-    monkeypatch.setattr(ContrailControllerCharm, "host", host)
-    monkeypatch.setattr(ContrailControllerCharm, "make_engine", lambda self, kind: engine)
-    monkeypatch.setattr(ContrailControllerCharm, "install_runtime", lambda self, kind: "docker")
-    monkeypatch.setattr(
-        ContrailControllerCharm,
-        "host_addresses",
-        lambda self: [ipaddress.ip_address(a) for a in HOST_ADDRESSES],
-    )
+    place_charm(monkeypatch, ContrailControllerCharm, engine, host, HOST_ADDRESSES)
 
 
 @pytest.fixture
 def ctx() -> testing.Context:
     return testing.Context(ContrailControllerCharm)
-
-
-def encode(**fields) -> dict[str, str]:
-    """A databag as ops writes it: hyphenated keys, JSON values."""
-    return {key.replace("_", "-"): json.dumps(value) for key, value in fields.items()}
 
 
 def peer(
@@ -125,12 +112,3 @@ def ready_state(**overrides) -> testing.State:
     }
     fields.update(overrides)
     return testing.State(**fields)
-
-
-def app_data(state: testing.State, endpoint: str) -> list[dict]:
-    """The decoded local app databags of every relation on an endpoint."""
-    return [
-        {key: json.loads(value) for key, value in relation.local_app_data.items()}
-        for relation in state.relations
-        if relation.endpoint == endpoint
-    ]

@@ -25,6 +25,7 @@ from conftest import (
 from ops import testing
 
 from contrail_common.containers import ContainerState
+from contrail_common.testing import read_env_file
 
 ALL_CONTAINERS = {
     "node-init", "config-nodemgr", "config-provisioner", "config-api", "config-svcmonitor",
@@ -38,8 +39,7 @@ THIRD_PARTY = {"configdb-cassandra", "configdb-zookeeper", "configdb-rabbitmq", 
 
 
 def env_of(host, name: str) -> dict[str, str]:
-    path = host.path(f"/etc/contrail/{PROJECT}/{name}.env")
-    return dict(line.split("=", 1) for line in path.read_text().splitlines())
+    return read_env_file(host, PROJECT, name)
 
 
 def test_single_leader_with_all_relations_goes_active(ctx, engine, host):

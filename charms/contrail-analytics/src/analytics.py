@@ -1,0 +1,112 @@
+"""The analytics workload: its config, its inputs, and one container per Contrail service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pydantic import Field
+
+from contrail_common.base_charm import Cluster
+from contrail_common.config import WorkloadConfig
+from contrail_common.containers import Mount
+from contrail_common.services import Service, flag, join, node_init, nodemgr, provisioner
+
+VERSION_IMAGE = "contrail-analytics-api"
+# The analytics API: what `juju expose` opens.
+PORTS = (8081,)
+
+
+class AnalyticsConfig(WorkloadConfig):
+    min_cluster_size: int = Field(default=1, ge=1, le=9)
+
+
+@dataclass
+class AnalyticsInputs:
+    """What analytics learns from the controller and, optionally, analyticsdb."""
+
+    controller_ips: list[str] = field(default_factory=list)
+    controller_data_ips: list[str] = field(default_factory=list)
+    auth_mode: str = "rbac"
+    orchestrator: str = ""
+    # Empty when analyticsdb is not related: then there are no alarm and SNMP services.
+    analyticsdb_ips: list[str] = field(default_factory=list)
+
+
+def services(config: AnalyticsConfig, cluster: Cluster, inputs: AnalyticsInputs) -> list[Service]:
+    """Every analytics container; alarm and SNMP groups only with an analytics database."""
+    own = join(cluster.addresses)
+    with_db = bool(inputs.analyticsdb_ips)
+    controllers = join(inputs.controller_ips)
+    common = {
+        "CONTROLLER_NODES": controllers,
+        "CONFIG_NODES": controllers,
+        "CONFIGDB_NODES": controllers,
+        "ZOOKEEPER_NODES": controllers,
+        "RABBITMQ_NODES": controllers,
+        "CONTROL_NODES": join(inputs.controller_data_ips),
+        "ANALYTICS_NODES": own,
+        "ANALYTICS_ALARM_NODES": own,
+        "ANALYTICS_SNMP_NODES": own,
+        "ANALYTICSDB_NODES": join(inputs.analyticsdb_ips),
+        "ANALYTICSDB_ENABLE": flag(with_db),
+        "ANALYTICS_ALARM_ENABLE": flag(with_db),
+        "ANALYTICS_SNMP_ENABLE": flag(with_db),
+        "KAFKA_NODES": own,
+        "REDIS_NODES": own,
+        "CONFIGDB_PORT": "9161",
+        "CONFIGDB_CQL_PORT": "9041",
+        "ANALYTICSDB_CQL_PORT": "9042",
+        "RABBITMQ_NODE_PORT": "5673",
+        "ZOOKEEPER_PORT": "2181",
+        "LOG_LEVEL": config.log_level,
+        "AAA_MODE": inputs.auth_mode,
+        "AUTH_MODE": "noauth",
+        "CLOUD_ORCHESTRATOR": inputs.orchestrator,
+        "SSL_ENABLE": "false",
+    }
+    result = [
+        node_init(common),
+        nodemgr("analytics", "analytics", common),
+        provisioner("analytics", "analytics", common),
+        Service("analytics-api", "contrail-analytics-api", "analytics", common),
+        Service(
+            "analytics-collector",
+            "contrail-analytics-collector",
+            "analytics",
+            common,
+            cap_add=("SYS_PTRACE",),
+        ),
+        Service(
+            "redis",
+            "contrail-external-redis",
+            "analytics",
+            {"REDIS_NODES": own, "REDIS_SERVER_PORT": "6379"},
+        ),
+    ]
+    if with_db:
+        kafka = {
+            "KAFKA_NODES": own,
+            "ZOOKEEPER_NODES": controllers,
+            "ZOOKEEPER_PORT": "2181",
+            "KAFKA_LISTEN_ADDRESS": cluster.address,
+        }
+        result += [
+            nodemgr("alarm", "analytics-alarm", common),
+            provisioner("alarm", "analytics-alarm", common),
+            Service(
+                "alarm-kafka",
+                "contrail-external-kafka",
+                "analytics-alarm",
+                kafka,
+                # Kafka keeps its log segments in /tmp/kafka-logs inside the container.
+                mounts=(Mount(source="analytics-kafka", target="/tmp/kafka-logs", kind="volume"),),  # noqa: S108
+            ),
+            Service("alarm-gen", "contrail-analytics-alarm-gen", "analytics-alarm", common),
+            nodemgr("snmp", "analytics-snmp", common),
+            provisioner("snmp", "analytics-snmp", common),
+            Service(
+                "snmp-collector", "contrail-analytics-snmp-collector", "analytics-snmp", common
+            ),
+            Service("snmp-topology", "contrail-analytics-snmp-topology", "analytics-snmp", common),
+        ]
+    return result

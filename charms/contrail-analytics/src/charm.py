@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Juju charm for Contrail analytics: ops glue around `analytics.py`."""
+
+from __future__ import annotations
+
+import ops
+from analytics import PORTS, VERSION_IMAGE, AnalyticsConfig, AnalyticsInputs, services
+
+from contrail_common.base_charm import Cluster, ContrailCharm, Evaluation
+from contrail_common.databag import write_databag
+from contrail_common.services import Service
+from contrail_interfaces import contrail_analytics_v0 as analytics_schema
+from contrail_interfaces import contrail_analyticsdb_v0 as analyticsdb_schema
+
+PROVIDES = "contrail-analytics"
+ANALYTICSDB = "contrail-analyticsdb"
+
+
+class ContrailAnalyticsCharm(ContrailCharm[AnalyticsConfig]):
+    config_class = AnalyticsConfig
+    peer_endpoint = "analytics-cluster"
+    node_role = "analytics"
+    version_image = VERSION_IMAGE
+    ports = PORTS
+
+    def gather(
+        self, config: AnalyticsConfig, cluster: Cluster
+    ) -> tuple[AnalyticsInputs, list[ops.StatusBase]]:
+        problems: list[ops.StatusBase] = []
+        inputs = AnalyticsInputs()
+        relation = self.model.get_relation(PROVIDES)
+        if relation is None:
+            problems.append(
+                ops.BlockedStatus(
+                    f"missing relation: {PROVIDES} with contrail-controller "
+                    f"(juju integrate {self.app.name} contrail-controller)"
+                )
+            )
+        else:
+            data = self.read_app_data(relation, analytics_schema.RequirerAppData, problems)
+            if data is not None and data.controller_ips:
+                inputs.controller_ips = [str(ip) for ip in data.controller_ips]
+                inputs.controller_data_ips = [str(ip) for ip in data.controller_data_ips]
+                inputs.auth_mode = data.auth_mode or "rbac"
+                inputs.orchestrator = data.cloud_orchestrator or ""
+            elif relation.app is not None:
+                problems.append(
+                    ops.WaitingStatus(f"waiting for {relation.app.name} to publish its addresses")
+                )
+        for db in self.model.relations[ANALYTICSDB]:
+            db_data = self.read_app_data(db, analyticsdb_schema.ProviderAppData, problems)
+            if db_data is not None and db_data.analyticsdb_ips:
+                inputs.analyticsdb_ips = [str(ip) for ip in db_data.analyticsdb_ips]
+            elif db.app is not None:
+                problems.append(
+                    ops.WaitingStatus(f"waiting for {db.app.name} to publish its addresses")
+                )
+        return inputs, problems
+
+    def services(
+        self, config: AnalyticsConfig, cluster: Cluster, inputs: AnalyticsInputs
+    ) -> list[Service]:
+        return services(config, cluster, inputs)
+
+    def publish(self, evaluation: Evaluation[AnalyticsConfig]) -> None:
+        cluster = evaluation.cluster
+        assert cluster is not None
+        # Nothing is announced before min-cluster-size units are known.
+        ips = cluster.addresses if cluster.complete else []
+        for relation in self.model.relations[PROVIDES]:
+            data = analytics_schema.ProviderAppData.model_validate({"analytics_ips": ips})
+            write_databag(relation, self.app, data)
+        for relation in self.model.relations[ANALYTICSDB]:
+            data = analyticsdb_schema.RequirerAppData.model_validate(
+                {"unit_type": "analytics", "analytics_ips": ips}
+            )
+            write_databag(relation, self.app, data)
+
+
+if __name__ == "__main__":  # pragma: nocover
+    ops.main(ContrailAnalyticsCharm)

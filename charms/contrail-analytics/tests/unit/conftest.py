@@ -1,0 +1,79 @@
+"""Fixtures: the analytics charm on a scratch host tree with an in-memory engine."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from analytics import AnalyticsConfig, AnalyticsInputs, services
+from charm import ContrailAnalyticsCharm
+from ops import testing
+
+from contrail_common.base_charm import Cluster
+from contrail_common.containers.memory_engine import MemoryEngine
+from contrail_common.hostpaths import HostRoot
+from contrail_common.testing import encode, engine_with_images, place_charm
+
+TAG = "2011.L3"
+VERSION = "2011.L3-build42"
+PROJECT = "contrail-analytics-0"
+
+
+def image_names() -> set[str]:
+    config = AnalyticsConfig.load({"image-tag": TAG})
+    cluster = Cluster("10.0.1.10", "10.0.1.10", [], 1)
+    with_db = AnalyticsInputs(analyticsdb_ips=["10.0.2.1"])
+    return {s.image for s in services(config, cluster, with_db)}
+
+
+@pytest.fixture
+def engine() -> MemoryEngine:
+    return engine_with_images(image_names(), TAG, VERSION)
+
+
+@pytest.fixture
+def host(tmp_path: Path) -> HostRoot:
+    return HostRoot(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def scratch_host(monkeypatch, engine: MemoryEngine, host: HostRoot):
+    place_charm(monkeypatch, ContrailAnalyticsCharm, engine, host, ["10.0.1.10"])
+
+
+@pytest.fixture
+def ctx() -> testing.Context:
+    return testing.Context(ContrailAnalyticsCharm)
+
+
+def peer(members: list[dict] | None = None, **kwargs) -> testing.PeerRelation:
+    app_data = {} if members is None else {"members": json.dumps(members)}
+    return testing.PeerRelation("analytics-cluster", local_app_data=app_data, **kwargs)
+
+
+def controller(ips=("10.0.0.1",), data_ips=("10.1.0.1",), **fields) -> testing.Relation:
+    data = encode(
+        controller_ips=list(ips),
+        controller_data_ips=list(data_ips),
+        auth_mode="rbac",
+        cloud_orchestrator="kubernetes",
+    )
+    data.update(encode(**fields))
+    return testing.Relation(
+        "contrail-analytics", remote_app_name="contrail-controller", remote_app_data=data
+    )
+
+
+def analyticsdb(ips=("10.0.2.1",)) -> testing.Relation:
+    return testing.Relation(
+        "contrail-analyticsdb",
+        remote_app_name="contrail-analyticsdb",
+        remote_app_data=encode(analyticsdb_ips=list(ips)),
+    )
+
+
+def ready_state(**overrides) -> testing.State:
+    fields = {"leader": True, "config": {"image-tag": TAG}, "relations": [peer(), controller()]}
+    fields.update(overrides)
+    return testing.State(**fields)

@@ -1,0 +1,68 @@
+"""Test support shared by every charm's ops.testing suite (not used at run time)."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from ops import testing
+
+from .containers.memory_engine import MemoryEngine
+from .hostpaths import HostRoot
+
+
+def encode(**fields: Any) -> dict[str, str]:
+    """A databag as ops writes it: hyphenated keys, JSON values."""
+    return {key.replace("_", "-"): json.dumps(value) for key, value in fields.items()}
+
+
+def app_data(state: testing.State, endpoint: str) -> list[dict[str, Any]]:
+    """The decoded local application databags of every relation on an endpoint."""
+    return [
+        {key: json.loads(value) for key, value in relation.local_app_data.items()}
+        for relation in state.relations
+        if relation.endpoint == endpoint
+    ]
+
+
+# Keys Juju itself puts in every unit databag (plain strings, not JSON).
+JUJU_UNIT_KEYS = frozenset({"egress-subnets", "ingress-address", "private-address"})
+
+
+def unit_data(state: testing.State, endpoint: str) -> list[dict[str, Any]]:
+    """The decoded local unit databags of every relation on an endpoint (Juju's keys left out)."""
+    return [
+        {
+            key: json.loads(value)
+            for key, value in relation.local_unit_data.items()
+            if key not in JUJU_UNIT_KEYS
+        }
+        for relation in state.relations
+        if relation.endpoint == endpoint
+    ]
+
+
+def engine_with_images(images: Iterable[str], tag: str, version: str) -> MemoryEngine:
+    """An in-memory engine whose registry serves these images at this tag and version label."""
+    engine = MemoryEngine()
+    for name in images:
+        engine.add_image(f"tungstenfabric/{name}:{tag}", {"version": version})
+    return engine
+
+
+def place_charm(
+    monkeypatch, charm: type, engine: MemoryEngine, host: HostRoot, addresses: Iterable[str]
+):
+    """Run a ContrailCharm on a scratch host tree, this engine and these host addresses."""
+    parsed = [ipaddress.ip_address(a) for a in addresses]
+    monkeypatch.setattr(charm, "host", host)
+    monkeypatch.setattr(charm, "make_engine", lambda self, kind: engine)
+    monkeypatch.setattr(charm, "install_runtime", lambda self, kind: "docker")
+    monkeypatch.setattr(charm, "host_addresses", lambda self: parsed)
+
+
+def read_env_file(host: HostRoot, project: str, container: str) -> dict[str, str]:
+    path = host.path(f"/etc/contrail/{project}/{container}.env")
+    return dict(line.split("=", 1) for line in path.read_text().splitlines())

@@ -319,7 +319,7 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
             engine = self.make_engine(kind)
             services = self.services(config, cluster, evaluation.inputs)
             placement = Placement(
-                engine.kind, self.node_role, self.app.name, self.unit.name, self.env_dir
+                kind, self.node_role, self.app.name, self.unit.name, self.env_dir
             )
             specs = []
             for service in services:

@@ -1,0 +1,726 @@
+"""The analyticsdb charm through ops.testing: every event path, relation order and bad input."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import stat
+from pathlib import Path
+
+import pytest
+import yaml
+from analyticsdb import AnalyticsdbConfig
+from conftest import (
+    ENDPOINT,
+    PEER,
+    TAG,
+    VERSION,
+    analytics,
+    app_data,
+    controller,
+    encode,
+    image_names,
+    member,
+    peer,
+    provided,
+    ready_state,
+)
+from ops import testing
+
+from contrail_common.containers import ContainerState, Mount, RestartPolicy
+from contrail_common.testing import read_env_file, unit_data
+
+ALL_CONTAINERS = {
+    "node-init",
+    "database-nodemgr",
+    "database-provisioner",
+    "database-query-engine",
+    "database-cassandra",
+}
+PROJECT = "contrail-analyticsdb-0"
+CONTRAIL_SERVICES = ALL_CONTAINERS - {"database-cassandra"}
+BINDING = "192.0.2.0"  # the binding address ops.testing gives every endpoint
+CHARMCRAFT = Path(__file__).resolve().parents[2] / "charmcraft.yaml"
+MISSING_CONTROLLER = (
+    "missing relation: contrail-analyticsdb with contrail-controller "
+    "(juju integrate contrail-analyticsdb contrail-controller)"
+)
+MISSING_ANALYTICS = (
+    "missing relation: contrail-analyticsdb with contrail-analytics "
+    "(juju integrate contrail-analyticsdb contrail-analytics)"
+)
+
+
+def env_of(host, name: str) -> dict[str, str]:
+    return read_env_file(host, PROJECT, name)
+
+
+def hashes(engine) -> dict[str, str]:
+    return {
+        name.removeprefix(f"{PROJECT}-"): c.spec.spec_hash()
+        for name, c in engine.containers.items()
+    }
+
+
+# -- a ready unit ---------------------------------------------------------------------------------
+
+
+def test_single_leader_with_both_requirers_goes_active(ctx, engine, host):
+    out = ctx.run(ctx.on.install(), ready_state())
+    assert out.unit_status == testing.ActiveStatus("Unit is ready")
+    assert set(engine.status(PROJECT)) == ALL_CONTAINERS
+    assert out.workload_version == VERSION
+    assert not out.opened_ports
+    for name in ALL_CONTAINERS:
+        container = engine.containers[f"{PROJECT}-{name}"]
+        assert container.labels["net.juniper.node"] == "analyticsdb"
+        assert container.labels["io.juju.unit"] == "contrail-analyticsdb/0"
+        assert container.spec.network_mode == "host"
+        expected_role = "node-init" if name == "node-init" else "database"
+        assert container.labels["net.juniper.contrail"] == expected_role
+    for path in host.path(f"/etc/contrail/{PROJECT}").iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert {p.stem for p in host.path(f"/etc/contrail/{PROJECT}").iterdir()} == ALL_CONTAINERS
+
+
+def test_container_specs(ctx, engine):
+    ctx.run(ctx.on.install(), ready_state())
+
+    def spec(name):
+        return engine.containers[f"{PROJECT}-{name}"].spec
+
+    assert spec("database-query-engine").image == (
+        f"tungstenfabric/contrail-analytics-query-engine:{TAG}"
+    )
+    assert spec("database-cassandra").image == f"tungstenfabric/contrail-external-cassandra:{TAG}"
+    init = spec("node-init")
+    assert init.image == f"tungstenfabric/contrail-node-init:{TAG}"
+    assert init.privileged and init.pid_mode == "host"
+    assert init.restart == RestartPolicy.NO
+    assert Mount(source="/usr/bin", target="/host/usr/bin") in init.mounts
+    assert spec("database-provisioner").restart == RestartPolicy.ON_FAILURE
+    assert spec("database-nodemgr").image == f"tungstenfabric/contrail-nodemgr:{TAG}"
+    # The node manager watches the other containers through the engine's socket.
+    assert any(m.target.endswith(".sock") for m in spec("database-nodemgr").mounts)
+    volume = Mount(source="analytics-cassandra", target="/var/lib/cassandra", kind="volume")
+    assert volume in spec("database-cassandra").mounts
+    for name in ALL_CONTAINERS:
+        assert Mount(source="/var/log/contrail", target="/var/log/contrail") in spec(name).mounts
+        if name != "database-nodemgr":
+            assert not any(m.target.endswith(".sock") for m in spec(name).mounts)
+
+
+def test_environment_of_the_contrail_services(ctx, host):
+    ctx.run(ctx.on.install(), ready_state())
+    env = env_of(host, "database-query-engine")
+    assert env == {
+        "CONTROLLER_NODES": "10.0.0.11",
+        "CONFIG_NODES": "10.0.0.11",
+        "CONFIGDB_NODES": "10.0.0.11",
+        "ZOOKEEPER_NODES": "10.0.0.11",
+        "RABBITMQ_NODES": "10.0.0.11",
+        "CONTROL_NODES": "192.168.0.11",
+        "ANALYTICS_NODES": "10.0.1.1",
+        "ANALYTICSDB_NODES": BINDING,
+        "ANALYTICSDB_CQL_PORT": "9042",
+        "CONFIGDB_PORT": "9161",
+        "CONFIGDB_CQL_PORT": "9041",
+        "RABBITMQ_NODE_PORT": "5673",
+        "LOG_LEVEL": "SYS_NOTICE",
+        "AAA_MODE": "rbac",
+        "AUTH_MODE": "noauth",
+        "CLOUD_ORCHESTRATOR": "kubernetes",
+        "SSL_ENABLE": "false",
+    }
+    assert env_of(host, "node-init") == env
+    assert env_of(host, "database-provisioner") == {**env, "NODE_TYPE": "database"}
+    assert env_of(host, "database-nodemgr") == {
+        **env,
+        "NODE_TYPE": "database",
+        "CASSANDRA_CQL_PORT": "9042",
+        "CASSANDRA_JMX_LOCAL_PORT": "7200",
+        "DATABASE_NODEMGR__DEFAULTS__minimum_diskGB": "256",
+    }
+
+
+def test_cassandra_reads_only_its_own_variables(ctx, host):
+    config = {"image-tag": TAG, "cassandra-jvm-extra-opts": "-Xms1g -Xmx2g"}
+    ctx.run(ctx.on.install(), ready_state(config=config))
+    assert env_of(host, "database-cassandra") == {
+        "NODE_TYPE": "database",
+        "CASSANDRA_CLUSTER_NAME": "contrail_analytics",
+        "CASSANDRA_SEEDS": BINDING,
+        "CASSANDRA_LISTEN_ADDRESS": BINDING,
+        "CASSANDRA_START_RPC": "true",
+        "CASSANDRA_PORT": "9160",
+        "CASSANDRA_CQL_PORT": "9042",
+        "CASSANDRA_STORAGE_PORT": "7010",
+        "CASSANDRA_SSL_STORAGE_PORT": "7011",
+        "CASSANDRA_JMX_LOCAL_PORT": "7200",
+        "JVM_EXTRA_OPTS": "-Xms1g -Xmx2g",
+    }
+
+
+def test_controller_without_data_addresses_or_orchestrator(ctx, host):
+    relation = controller(data_ips=(), auth_mode=None, orchestrator=None)
+    out = ctx.run(ctx.on.install(), ready_state(relations=[peer(), relation, analytics()]))
+    assert out.unit_status.name == "active"
+    env = env_of(host, "database-query-engine")
+    assert env["CONTROL_NODES"] == "10.0.0.11"
+    assert env["AAA_MODE"] == "rbac"
+    assert env["CLOUD_ORCHESTRATOR"] == ""
+
+
+def test_proxy_settings_reach_every_container(ctx, host):
+    config = {"image-tag": TAG, "http-proxy": "http://proxy:3128", "no-proxy": "10.0.0.0/8"}
+    ctx.run(ctx.on.install(), ready_state(config=config))
+    for name in ALL_CONTAINERS:
+        env = env_of(host, name)
+        assert env["http_proxy"] == env["HTTP_PROXY"] == "http://proxy:3128"
+        assert env["no_proxy"] == "10.0.0.0/8"
+        assert "https_proxy" not in env
+
+
+def test_unpinned_tag_is_shown(ctx, engine):
+    for name in image_names():
+        engine.add_image(f"tungstenfabric/{name}:latest", {"version": "master"})
+    out = ctx.run(ctx.on.config_changed(), ready_state(config={"image-tag": "latest"}))
+    assert out.unit_status == testing.ActiveStatus("Unit is ready (unpinned image tag latest)")
+    assert out.workload_version == "master"
+
+
+# -- what the leader publishes --------------------------------------------------------------------
+
+
+def test_leader_publishes_its_addresses_to_both_requirers(ctx):
+    out = ctx.run(ctx.on.config_changed(), ready_state())
+    assert provided(out) == {"contrail-controller": [BINDING], "contrail-analytics": [BINDING]}
+    for data in app_data(out, ENDPOINT):
+        assert data == {"analyticsdb-ips": [BINDING]}
+    (peer_data,) = app_data(out, PEER)
+    assert peer_data["members"] == [member(0, BINDING)]
+    (own,) = unit_data(out, PEER)
+    assert own == {"address": BINDING, "data-address": BINDING}
+
+
+def test_addresses_are_published_while_a_requirer_is_missing(ctx, engine):
+    out = ctx.run(ctx.on.config_changed(), ready_state(relations=[peer(), analytics()]))
+    assert out.unit_status == testing.BlockedStatus(MISSING_CONTROLLER)
+    assert provided(out) == {"contrail-analytics": [BINDING]}
+    assert engine.containers == {}
+
+
+def test_min_cluster_size_holds_everything_back(ctx, engine):
+    out = ctx.run(
+        ctx.on.config_changed(), ready_state(config={"image-tag": TAG, "min-cluster-size": 3})
+    )
+    assert out.unit_status == testing.WaitingStatus(
+        "waiting for 2 more contrail-analyticsdb unit(s) (min-cluster-size 3)"
+    )
+    assert engine.containers == {}
+    assert provided(out) == {"contrail-controller": [], "contrail-analytics": []}
+
+
+def multi_unit_peer(units: int = 3, members=None) -> testing.PeerRelation:
+    return peer(
+        members=members,
+        peers_data={i: encode(address=f"10.0.0.1{i}", data_address=None) for i in range(1, units)},
+    )
+
+
+def test_three_units_publish_the_ordered_list(ctx, engine, host):
+    config = {"image-tag": TAG, "min-cluster-size": 3}
+    relations = [multi_unit_peer(3), controller(), analytics()]
+    out = ctx.run(ctx.on.config_changed(), ready_state(config=config, relations=relations))
+    assert out.unit_status.name == "active"
+    ordered = [BINDING, "10.0.0.11", "10.0.0.12"]
+    assert provided(out) == {"contrail-controller": ordered, "contrail-analytics": ordered}
+    assert env_of(host, "database-query-engine")["ANALYTICSDB_NODES"] == ",".join(ordered)
+    assert env_of(host, "database-cassandra")["CASSANDRA_SEEDS"] == ",".join(ordered)
+
+
+def test_cassandra_seeds_are_the_first_three_members(ctx, host):
+    config = {"image-tag": TAG, "min-cluster-size": 3}
+    relations = [multi_unit_peer(5), controller(), analytics()]
+    out = ctx.run(ctx.on.config_changed(), ready_state(config=config, relations=relations))
+    assert len(provided(out)["contrail-controller"]) == 5
+    cassandra = env_of(host, "database-cassandra")
+    assert cassandra["CASSANDRA_SEEDS"] == f"{BINDING},10.0.0.11,10.0.0.12"
+    assert cassandra["CASSANDRA_LISTEN_ADDRESS"] == BINDING
+    assert env_of(host, "database-nodemgr")["ANALYTICSDB_NODES"].count(",") == 4
+
+
+@pytest.mark.parametrize(
+    "present, expected",
+    [
+        ([1, 2], ["10.0.0.12", "10.0.0.10", "10.0.0.11"]),
+        ([2], ["10.0.0.12", "10.0.0.10"]),
+    ],
+    ids=["all-stay", "one-departed"],
+)
+def test_new_leader_keeps_member_order(ctx, host, present, expected):
+    members = [member(2, "10.0.0.12"), member(0, "10.0.0.10"), member(1, "10.0.0.11")]
+    relation = peer(
+        members=members, peers_data={i: encode(address=f"10.0.0.1{i}") for i in present}
+    )
+    config = {"image-tag": TAG, "control-network": "10.0.0.0/24"}
+    state = ready_state(config=config, relations=[relation, controller(), analytics()])
+    out = ctx.run(ctx.on.leader_elected(), state)
+    (peer_data,) = app_data(out, PEER)
+    assert [m["address"] for m in peer_data["members"]] == expected
+    assert provided(out)["contrail-controller"] == expected
+    assert env_of(host, "database-cassandra")["CASSANDRA_SEEDS"] == ",".join(expected)
+
+
+def test_non_leader_waits_for_the_leader_then_deploys(ctx, engine):
+    state = ready_state(leader=False)
+    out = ctx.run(ctx.on.config_changed(), state)
+    assert out.unit_status == testing.WaitingStatus("waiting for the leader to add this unit")
+    (own,) = unit_data(out, PEER)
+    assert own["address"] == BINDING
+    assert engine.containers == {}
+    assert all(not data for data in app_data(out, ENDPOINT)), "only the leader publishes"
+    relations = [peer(members=[member(0, BINDING)]), controller(), analytics()]
+    out = ctx.run(ctx.on.config_changed(), dataclasses.replace(out, relations=relations))
+    assert out.unit_status == testing.ActiveStatus("Unit is ready")
+    assert set(engine.status(PROJECT)) == ALL_CONTAINERS
+
+
+# -- missing and bad input ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "requirers, messages",
+    [
+        ([], [MISSING_CONTROLLER, MISSING_ANALYTICS]),
+        ([controller], [MISSING_ANALYTICS]),
+        ([analytics], [MISSING_CONTROLLER]),
+    ],
+    ids=["none", "only-controller", "only-analytics"],
+)
+def test_every_missing_requirer_is_listed(ctx, engine, requirers, messages):
+    state = ready_state(relations=[peer(), *[make() for make in requirers]])
+    out = ctx.run(ctx.on.config_changed(), state)
+    assert out.unit_status == testing.BlockedStatus("; ".join(messages))
+    assert engine.containers == {}
+
+
+def test_missing_image_tag_and_relations_are_listed_together(ctx):
+    out = ctx.run(ctx.on.install(), ready_state(config={}, relations=[peer()]))
+    assert out.unit_status.name == "blocked"
+    assert "image-tag: set the Contrail release" in out.unit_status.message
+    assert MISSING_CONTROLLER in out.unit_status.message
+    assert MISSING_ANALYTICS in out.unit_status.message
+
+
+def test_unset_image_tag_blocks_and_deploys_nothing(ctx, engine):
+    out = ctx.run(ctx.on.install(), ready_state(config={}))
+    assert out.unit_status == testing.BlockedStatus(
+        "image-tag: set the Contrail release to run "
+        "(juju config contrail-analyticsdb image-tag=<tag>)"
+    )
+    assert engine.containers == {}
+
+
+def test_requirers_without_addresses_are_waited_for(ctx, engine):
+    state = ready_state(relations=[peer(), controller(ips=(), data_ips=()), analytics(ips=())])
+    out = ctx.run(ctx.on.config_changed(), state)
+    assert out.unit_status == testing.WaitingStatus(
+        "waiting for contrail-controller to publish its addresses; "
+        "waiting for contrail-analytics to publish its addresses"
+    )
+    assert engine.containers == {}
+
+
+INVALID = [
+    ("image-tag", "2011\nL3"),
+    ("docker-registry", "a\nb"),
+    ("registry-credentials", "hunter2"),
+    ("container-runtime", "podman"),
+    ("log-level", "DEBUG"),
+    ("control-network", "10.0.0.0/33"),
+    ("control-network", "eth0"),
+    ("min-cluster-size", 0),
+    ("min-cluster-size", 10),
+    ("cassandra-minimum-diskgb", 0),
+    ("cassandra-jvm-extra-opts", "Xmx2g"),
+    ("cassandra-jvm-extra-opts", "-Xms1g\n-Xmx2g"),
+    ("http-proxy", "proxy:3128"),
+    ("https-proxy", "ftp://proxy"),
+    ("no-proxy", "a\nb"),
+]
+# Juju itself checks the type of a boolean, and any single string is a valid Nagios name.
+NOTHING_INVALID = {"docker-registry-insecure", "nagios_context", "nagios_servicegroups"}
+
+
+@pytest.mark.parametrize("option, value", INVALID)
+def test_invalid_option_blocks_naming_it(ctx, engine, option, value):
+    state = ready_state(config={"image-tag": TAG, option: value})
+    out = ctx.run(ctx.on.config_changed(), state)
+    assert out.unit_status.name == "blocked"
+    assert out.unit_status.message.startswith(f"invalid config: {option}: ")
+    assert engine.containers == {}
+
+
+def test_every_option_has_an_invalid_case():
+    options = yaml.safe_load(CHARMCRAFT.read_text())["config"]["options"]
+    assert set(options) == {option for option, _ in INVALID} | NOTHING_INVALID
+
+
+def test_charmcraft_defaults_match_the_config_model():
+    options = yaml.safe_load(CHARMCRAFT.read_text())["config"]["options"]
+    defaults = {name: option["default"] for name, option in options.items()}
+    assert AnalyticsdbConfig.load(defaults) == AnalyticsdbConfig.load({})
+
+
+def test_several_invalid_options_are_named_together(ctx):
+    config = {"image-tag": TAG, "log-level": "LOUD", "cassandra-minimum-diskgb": -1}
+    out = ctx.run(ctx.on.config_changed(), ready_state(config=config))
+    assert "log-level: " in out.unit_status.message
+    assert "cassandra-minimum-diskgb: " in out.unit_status.message
+
+
+def malformed(**data: str) -> testing.Relation:
+    return testing.Relation(ENDPOINT, remote_app_name="contrail-controller", remote_app_data=data)
+
+
+@pytest.mark.parametrize(
+    "relation, status",
+    [
+        (
+            malformed(**{"unit-type": '"controller"', "controller-ips": '["not-an-ip"]'}),
+            testing.BlockedStatus(
+                "contrail-analyticsdb data from contrail-controller is malformed "
+                "(controller-ips): fix or upgrade contrail-controller"
+            ),
+        ),
+        (
+            malformed(**{"unit-type": '"controller"', "controller-ips": "{{"}),
+            testing.BlockedStatus(
+                "contrail-analyticsdb data from contrail-controller is malformed: "
+                "fix or upgrade contrail-controller"
+            ),
+        ),
+        (
+            malformed(**{"unit-type": '"agent"', "controller-ips": '["10.0.0.11"]'}),
+            testing.BlockedStatus(
+                "contrail-analyticsdb data from contrail-controller is malformed "
+                "(unit-type): fix or upgrade contrail-controller"
+            ),
+        ),
+        (
+            malformed(**{"unit-type": '"controller"', "auth-mode": '"keystone"'}),
+            testing.BlockedStatus(
+                "contrail-analyticsdb data from contrail-controller is malformed "
+                "(auth-mode): fix or upgrade contrail-controller"
+            ),
+        ),
+        (
+            malformed(),
+            testing.WaitingStatus("waiting for contrail-controller to publish its data"),
+        ),
+        (
+            malformed(**{"controller-ips": '["10.0.0.11"]'}),
+            testing.WaitingStatus("waiting for contrail-controller to publish its data"),
+        ),
+        (
+            malformed(**{"unit-type": '"controller"'}),
+            testing.WaitingStatus("waiting for contrail-controller to publish its addresses"),
+        ),
+    ],
+    ids=[
+        "bad-ip",
+        "bad-json",
+        "unknown-unit-type",
+        "bad-auth-mode",
+        "empty",
+        "no-unit-type",
+        "no-addresses",
+    ],
+)
+def test_malformed_or_partial_controller_data(ctx, engine, relation, status):
+    state = ready_state(relations=[peer(), relation, analytics()])
+    out = ctx.run(ctx.on.relation_changed(relation), state)
+    assert out.unit_status == status, "the relation exists: it is not reported missing"
+    assert engine.containers == {}
+    assert provided(out)["contrail-analytics"] == [BINDING]
+
+
+def test_malformed_analytics_data_is_named(ctx, engine):
+    relation = testing.Relation(
+        ENDPOINT,
+        remote_app_name="tf-analytics",
+        remote_app_data={"unit-type": '"analytics"', "analytics-ips": '["10.0.1.300"]'},
+    )
+    out = ctx.run(
+        ctx.on.relation_changed(relation), ready_state(relations=[peer(), controller(), relation])
+    )
+    assert out.unit_status == testing.BlockedStatus(
+        "contrail-analyticsdb data from tf-analytics is malformed (analytics-ips): "
+        "fix or upgrade tf-analytics"
+    )
+
+
+def test_an_unidentified_relation_next_to_both_requirers_is_still_waited_for(ctx, engine):
+    extra = testing.Relation(ENDPOINT, remote_app_name="mystery")
+    relations = [peer(), controller(), analytics(), extra]
+    out = ctx.run(ctx.on.relation_created(extra), ready_state(relations=relations))
+    assert out.unit_status == testing.WaitingStatus("waiting for mystery to publish its data")
+
+
+def test_two_controllers_block(ctx, engine):
+    relations = [peer(), controller(), controller(app="other-controller"), analytics()]
+    out = ctx.run(ctx.on.config_changed(), ready_state(relations=relations))
+    assert out.unit_status == testing.BlockedStatus(
+        "contrail-analyticsdb: contrail-controller and other-controller both write unit-type "
+        "controller; relate only one contrail-controller"
+    )
+    assert engine.containers == {}
+
+
+def test_control_network_picks_the_matching_address(ctx, host):
+    config = {"image-tag": TAG, "control-network": "172.16.0.0/16, 10.0.0.0/24"}
+    out = ctx.run(ctx.on.config_changed(), ready_state(config=config))
+    assert env_of(host, "database-cassandra")["CASSANDRA_LISTEN_ADDRESS"] == "10.0.0.10"
+    assert provided(out)["contrail-controller"] == ["10.0.0.10"]
+
+
+def test_control_network_without_a_match_blocks(ctx, engine):
+    out = ctx.run(
+        ctx.on.config_changed(),
+        ready_state(config={"image-tag": TAG, "control-network": "172.16.0.0/16"}),
+    )
+    assert out.unit_status == testing.BlockedStatus(
+        "control-network: no address of this unit is in 172.16.0.0/16"
+    )
+    assert engine.containers == {}
+
+
+# -- changes --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "option, value, recreated",
+    [
+        ("cassandra-jvm-extra-opts", "-Xms1g -Xmx2g", {"database-cassandra"}),
+        ("cassandra-minimum-diskgb", 50, {"database-nodemgr"}),
+        ("log-level", "SYS_DEBUG", CONTRAIL_SERVICES),
+        ("https-proxy", "http://proxy:3128", ALL_CONTAINERS),
+        ("nagios_context", "site-a", set()),
+    ],
+)
+def test_config_change_recreates_only_affected_containers(ctx, engine, option, value, recreated):
+    out = ctx.run(ctx.on.install(), ready_state())
+    before = hashes(engine)
+    changed = dataclasses.replace(out, config={"image-tag": TAG, option: value})
+    ctx.run(ctx.on.config_changed(), changed)
+    after = hashes(engine)
+    assert set(after) == ALL_CONTAINERS
+    assert {name for name in after if after[name] != before[name]} == recreated
+
+
+@pytest.mark.parametrize(
+    "requirer, update",
+    [
+        (
+            "contrail-analytics",
+            encode(unit_type="analytics", analytics_ips=["10.0.1.1", "10.0.1.2"]),
+        ),
+        (
+            "contrail-controller",
+            encode(
+                unit_type="controller",
+                controller_ips=["10.0.0.11", "10.0.0.12"],
+                controller_data_ips=["192.168.0.11", "192.168.0.12"],
+                auth_mode="rbac",
+                cloud_orchestrator="kubernetes",
+            ),
+        ),
+    ],
+)
+def test_requirer_growth_recreates_the_contrail_services_not_cassandra(
+    ctx, engine, requirer, update
+):
+    out = ctx.run(ctx.on.install(), ready_state())
+    before = hashes(engine)
+    (relation,) = [r for r in out.get_relations(ENDPOINT) if r.remote_app_name == requirer]
+    grown = dataclasses.replace(relation, remote_app_data=update)
+    others = [r for r in out.relations if r.id != relation.id]
+    out = ctx.run(
+        ctx.on.relation_changed(grown), dataclasses.replace(out, relations=[*others, grown])
+    )
+    assert out.unit_status.name == "active"
+    after = hashes(engine)
+    assert {name for name in after if after[name] != before[name]} == CONTRAIL_SERVICES
+
+
+RELATIONS = {"peer": peer, "controller": controller, "analytics": analytics}
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(RELATIONS)), ids="-".join)
+def test_any_relation_order_converges_to_the_same_deployment(ctx, engine, order):
+    state = testing.State(leader=True, config={"image-tag": TAG})
+    state = ctx.run(ctx.on.install(), state)
+    for name in order:
+        relation = RELATIONS[name]()
+        state = dataclasses.replace(state, relations=[*state.relations, relation])
+        state = ctx.run(ctx.on.relation_created(relation), state)
+        if name != "peer":  # a lone unit's peer relation changes only when a peer joins
+            state = ctx.run(ctx.on.relation_changed(state.get_relation(relation.id)), state)
+    assert state.unit_status == testing.ActiveStatus("Unit is ready")
+    assert set(engine.status(PROJECT)) == ALL_CONTAINERS
+    assert all(s.state == ContainerState.RUNNING for s in engine.status(PROJECT).values())
+    assert provided(state) == {"contrail-controller": [BINDING], "contrail-analytics": [BINDING]}
+    # The reference deployment of a unit that saw everything at once changes nothing.
+    writes = engine.io.writes
+    ctx.run(ctx.on.config_changed(), ready_state())
+    assert engine.io.writes == writes
+
+
+def test_relation_broken_keeps_running_and_says_what_is_missing(ctx, engine):
+    out = ctx.run(ctx.on.install(), ready_state())
+    (relation,) = [
+        r for r in out.get_relations(ENDPOINT) if r.remote_app_name == "contrail-analytics"
+    ]
+    broken = ctx.run(ctx.on.relation_broken(relation), out)
+    assert broken.unit_status == testing.BlockedStatus(MISSING_ANALYTICS)
+    assert set(engine.status(PROJECT)) == ALL_CONTAINERS, "a lost relation does not tear down"
+
+
+def test_secret_changed_and_upgrade_reconcile(ctx):
+    secret = testing.Secret(tracked_content={"username": "u", "password": "p"})
+    out = ctx.run(
+        ctx.on.install(),
+        ready_state(
+            config={"image-tag": TAG, "registry-credentials": secret.id}, secrets=[secret]
+        ),
+    )
+    assert ctx.run(ctx.on.upgrade_charm(), out).unit_status.name == "active"
+    event = ctx.on.secret_changed(out.get_secret(id=secret.id))
+    assert ctx.run(event, out).unit_status.name == "active"
+
+
+# -- status, removal, actions ---------------------------------------------------------------------
+
+
+def test_update_status_makes_no_engine_writes(ctx, engine):
+    out = ctx.run(ctx.on.install(), ready_state())
+    writes = engine.io.writes
+    again = ctx.run(ctx.on.update_status(), out)
+    assert engine.io.writes == writes
+    assert again.unit_status == testing.ActiveStatus("Unit is ready")
+
+
+def test_update_status_reports_a_crashed_container(ctx, engine):
+    out = ctx.run(ctx.on.install(), ready_state())
+    engine.crash(PROJECT, "database-cassandra", exit_code=137)
+    engine.crash(PROJECT, "database-query-engine", exit_code=1, restarting=True)
+    writes = engine.io.writes
+    status = ctx.run(ctx.on.update_status(), out).unit_status
+    assert engine.io.writes == writes
+    assert status == testing.BlockedStatus(
+        "containers exited: database-cassandra (code 137) (+1 more)"
+    )
+
+
+def test_node_init_finishing_is_healthy(ctx, engine):
+    out = ctx.run(ctx.on.install(), ready_state())
+    engine.crash(PROJECT, "node-init", exit_code=0)
+    assert ctx.run(ctx.on.update_status(), out).unit_status.name == "active"
+
+
+def test_pull_failure_names_the_image_and_update_status_does_not_retry(ctx, engine):
+    del engine.registries["docker.io"].images[f"tungstenfabric/contrail-external-cassandra:{TAG}"]
+    out = ctx.run(ctx.on.install(), ready_state())
+    assert out.unit_status.name == "blocked"
+    assert (
+        f"cannot pull tungstenfabric/contrail-external-cassandra:{TAG} from docker.io"
+        in out.unit_status.message
+    )
+    writes = engine.io.writes
+    again = ctx.run(ctx.on.update_status(), out)
+    assert engine.io.writes == writes, "update-status neither pulls nor creates"
+    assert again.unit_status == out.unit_status
+
+
+def test_remove_deletes_containers_and_env_files(ctx, engine, host):
+    out = ctx.run(ctx.on.install(), ready_state())
+    ctx.run(ctx.on.remove(), out)
+    assert engine.status(PROJECT) == {}
+    assert not host.path(f"/etc/contrail/{PROJECT}").exists()
+
+
+def test_logs_action_lists_and_tails(ctx, engine):
+    out = ctx.run(ctx.on.install(), ready_state())
+    engine.containers[f"{PROJECT}-database-cassandra"].output.extend(["starting", "joined ring"])
+    ctx.run(ctx.on.action("logs"), out)
+    assert "database-cassandra running" in ctx.action_results["containers"]
+    ctx.run(ctx.on.action("logs", params={"container": "database-cassandra", "lines": 1}), out)
+    assert ctx.action_results == {"logs": "joined ring\n"}
+    with pytest.raises(testing.ActionFailed, match="no container named nope"):
+        ctx.run(ctx.on.action("logs", params={"container": "nope"}), out)
+
+
+def test_logs_action_with_invalid_config_fails(ctx):
+    with pytest.raises(testing.ActionFailed, match="container-runtime"):
+        ctx.run(ctx.on.action("logs"), ready_state(config={"container-runtime": "podman"}))
+
+
+# -- registry credentials -------------------------------------------------------------------------
+
+
+def test_registry_credentials_come_from_a_user_secret(ctx, engine, host):
+    from contrail_common.containers import RegistryCredentials
+    from contrail_common.containers.memory_engine import MemoryRegistry
+
+    login = RegistryCredentials("puller", "pa55-w0rd")
+    engine.registries["docker.io"] = MemoryRegistry(
+        images=engine.registries["docker.io"].images, credentials=login
+    )
+    secret = testing.Secret(tracked_content={"username": "puller", "password": "pa55-w0rd"})
+    assert secret.id.startswith("secret:")
+    config = {"image-tag": TAG, "registry-credentials": secret.id}
+    out = ctx.run(ctx.on.config_changed(), ready_state(config=config, secrets=[secret]))
+    assert out.unit_status == testing.ActiveStatus("Unit is ready")
+    for path in host.path(f"/etc/contrail/{PROJECT}").iterdir():
+        assert "pa55-w0rd" not in path.read_text()
+    for relation in out.relations:
+        bags = {**relation.local_app_data, **relation.local_unit_data}
+        assert all("pa55-w0rd" not in value for value in bags.values())
+    assert "pa55-w0rd" not in json.dumps(out.unit_status.message)
+
+
+def test_wrong_registry_password_blocks(ctx, engine):
+    from contrail_common.containers import RegistryCredentials
+    from contrail_common.containers.memory_engine import MemoryRegistry
+
+    engine.registries["docker.io"] = MemoryRegistry(
+        images=engine.registries["docker.io"].images,
+        credentials=RegistryCredentials("puller", "right"),
+    )
+    secret = testing.Secret(tracked_content={"username": "puller", "password": "wrong"})
+    config = {"image-tag": TAG, "registry-credentials": secret.id}
+    out = ctx.run(ctx.on.config_changed(), ready_state(config=config, secrets=[secret]))
+    assert out.unit_status.name == "blocked"
+    assert "cannot pull" in out.unit_status.message
+    assert "unauthorized (check the registry user and password)" in out.unit_status.message
+    assert engine.containers == {}
+
+
+def test_unreadable_registry_secret_blocks_with_the_fix(ctx, engine):
+    config = {"image-tag": TAG, "registry-credentials": "secret:cs1v0pr3gb3jkh5c0avg"}
+    out = ctx.run(ctx.on.config_changed(), ready_state(config=config))
+    assert out.unit_status.name == "blocked"
+    assert (
+        "juju grant-secret secret:cs1v0pr3gb3jkh5c0avg contrail-analyticsdb"
+        in out.unit_status.message
+    )
+    assert engine.containers == {}
+
+
+def test_secret_without_keys_blocks(ctx):
+    secret = testing.Secret(tracked_content={"user": "x"})
+    config = {"image-tag": TAG, "registry-credentials": secret.id}
+    out = ctx.run(ctx.on.config_changed(), ready_state(config=config, secrets=[secret]))
+    assert "needs the keys username and password" in out.unit_status.message

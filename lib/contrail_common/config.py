@@ -165,3 +165,12 @@ class WorkloadConfig(CharmConfig):
             if value:
                 env[name] = env[name.upper()] = value
         return env
+
+
+def _check_jvm_options(value: str) -> str:
+    if any(not word.startswith("-") for word in value.split()):
+        raise ValueError("must be JVM options such as -Xms1g -Xmx2g")
+    return value
+
+
+JvmOptions = Annotated[SingleLine, AfterValidator(_check_jvm_options)]

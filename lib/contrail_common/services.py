@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,3 +121,83 @@ def provisioner(group: str, node_type: str, env: Mapping[str, str]) -> Service:
         {**env, "NODE_TYPE": node_type},
         restart=RestartPolicy.ON_FAILURE,
     )
+
+
+def contrail_env(
+    *,
+    controller_ips: Sequence[str],
+    controller_data_ips: Sequence[str],
+    analytics_ips: Sequence[str],
+    analyticsdb_ips: Sequence[str],
+    log_level: str,
+    auth_mode: str,
+    orchestrator: str,
+) -> dict[str, str]:
+    """What every Contrail (not third-party) control-plane service reads, on any charm."""
+    controllers = join(controller_ips)
+    with_db = bool(analyticsdb_ips)
+    return {
+        "CONTROLLER_NODES": controllers,
+        "CONFIG_NODES": controllers,
+        "CONFIGDB_NODES": controllers,
+        "ZOOKEEPER_NODES": controllers,
+        "RABBITMQ_NODES": controllers,
+        # A controller that publishes no data addresses runs its control nodes on the API ones.
+        "CONTROL_NODES": join(controller_data_ips or controller_ips),
+        "ANALYTICS_NODES": join(analytics_ips),
+        "ANALYTICSDB_NODES": join(analyticsdb_ips),
+        "ANALYTICSDB_ENABLE": flag(with_db),
+        "ANALYTICS_ALARM_ENABLE": flag(with_db),
+        "ANALYTICS_SNMP_ENABLE": flag(with_db),
+        "CONFIGDB_PORT": str(CONFIG_CASSANDRA.port),
+        "CONFIGDB_CQL_PORT": str(CONFIG_CASSANDRA.cql),
+        "ANALYTICSDB_CQL_PORT": str(ANALYTICS_CASSANDRA.cql),
+        "RABBITMQ_NODE_PORT": "5673",
+        "ZOOKEEPER_PORT": "2181",
+        "LOG_LEVEL": log_level,
+        "AAA_MODE": auth_mode,
+        "AUTH_MODE": "noauth",
+        "CLOUD_ORCHESTRATOR": orchestrator,
+        "SSL_ENABLE": "false",
+    }
+
+
+@dataclass(frozen=True)
+class CassandraPorts:
+    """The ports of one of Contrail's two Cassandra clusters (config and analytics)."""
+
+    port: int
+    cql: int
+    storage: int
+    ssl_storage: int
+    jmx: int
+
+
+CONFIG_CASSANDRA = CassandraPorts(port=9161, cql=9041, storage=7012, ssl_storage=7013, jmx=7201)
+ANALYTICS_CASSANDRA = CassandraPorts(port=9160, cql=9042, storage=7010, ssl_storage=7011, jmx=7200)
+
+
+def cassandra_env(
+    *,
+    cluster_name: str,
+    ports: CassandraPorts,
+    node_type: str,
+    addresses: Sequence[str],
+    own_address: str,
+    jvm_options: str,
+) -> dict[str, str]:
+    """The variables the third-party Cassandra image reads, and no others."""
+    return {
+        "NODE_TYPE": node_type,
+        "CASSANDRA_CLUSTER_NAME": cluster_name,
+        # Every node sees the same first three members as seeds, in the leader's order.
+        "CASSANDRA_SEEDS": join(addresses[:3]),
+        "CASSANDRA_LISTEN_ADDRESS": own_address,
+        "CASSANDRA_START_RPC": "true",
+        "CASSANDRA_PORT": str(ports.port),
+        "CASSANDRA_CQL_PORT": str(ports.cql),
+        "CASSANDRA_STORAGE_PORT": str(ports.storage),
+        "CASSANDRA_SSL_STORAGE_PORT": str(ports.ssl_storage),
+        "CASSANDRA_JMX_LOCAL_PORT": str(ports.jmx),
+        "JVM_EXTRA_OPTS": jvm_options,
+    }

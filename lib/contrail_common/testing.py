@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ops import testing
@@ -66,3 +66,35 @@ def place_charm(
 def read_env_file(host: HostRoot, project: str, container: str) -> dict[str, str]:
     path = host.path(f"/etc/contrail/{project}/{container}.env")
     return dict(line.split("=", 1) for line in path.read_text().splitlines())
+
+
+def charm_fixtures(
+    charm: type,
+    image_names: Callable[[], Iterable[str]],
+    tag: str,
+    version: str,
+    addresses: Iterable[str],
+):
+    """The four fixtures every charm suite uses: `engine`, `host`, `scratch_host` (autouse), `ctx`.
+
+    Use in a conftest as `engine, host, scratch_host, ctx = charm_fixtures(...)`.
+    """
+    import pytest  # test-time only
+
+    @pytest.fixture
+    def engine() -> MemoryEngine:
+        return engine_with_images(image_names(), tag, version)
+
+    @pytest.fixture
+    def host(tmp_path) -> HostRoot:
+        return HostRoot(tmp_path)
+
+    @pytest.fixture(autouse=True)
+    def scratch_host(monkeypatch, engine: MemoryEngine, host: HostRoot) -> None:
+        place_charm(monkeypatch, charm, engine, host, addresses)
+
+    @pytest.fixture
+    def ctx() -> testing.Context:
+        return testing.Context(charm)
+
+    return engine, host, scratch_host, ctx

@@ -9,7 +9,14 @@ from pydantic import Field
 from contrail_common.base_charm import Cluster
 from contrail_common.config import WorkloadConfig
 from contrail_common.containers import Mount
-from contrail_common.services import Service, flag, join, node_init, nodemgr, provisioner
+from contrail_common.services import (
+    Service,
+    contrail_env,
+    join,
+    node_init,
+    nodemgr,
+    provisioner,
+)
 
 VERSION_IMAGE = "contrail-analytics-api"
 # The analytics API: what `juju expose` opens.
@@ -38,31 +45,19 @@ def services(config: AnalyticsConfig, cluster: Cluster, inputs: AnalyticsInputs)
     with_db = bool(inputs.analyticsdb_ips)
     controllers = join(inputs.controller_ips)
     common = {
-        "CONTROLLER_NODES": controllers,
-        "CONFIG_NODES": controllers,
-        "CONFIGDB_NODES": controllers,
-        "ZOOKEEPER_NODES": controllers,
-        "RABBITMQ_NODES": controllers,
-        "CONTROL_NODES": join(inputs.controller_data_ips),
-        "ANALYTICS_NODES": own,
+        **contrail_env(
+            controller_ips=inputs.controller_ips,
+            controller_data_ips=inputs.controller_data_ips,
+            analytics_ips=cluster.addresses,
+            analyticsdb_ips=inputs.analyticsdb_ips,
+            log_level=config.log_level,
+            auth_mode=inputs.auth_mode,
+            orchestrator=inputs.orchestrator,
+        ),
         "ANALYTICS_ALARM_NODES": own,
         "ANALYTICS_SNMP_NODES": own,
-        "ANALYTICSDB_NODES": join(inputs.analyticsdb_ips),
-        "ANALYTICSDB_ENABLE": flag(with_db),
-        "ANALYTICS_ALARM_ENABLE": flag(with_db),
-        "ANALYTICS_SNMP_ENABLE": flag(with_db),
         "KAFKA_NODES": own,
         "REDIS_NODES": own,
-        "CONFIGDB_PORT": "9161",
-        "CONFIGDB_CQL_PORT": "9041",
-        "ANALYTICSDB_CQL_PORT": "9042",
-        "RABBITMQ_NODE_PORT": "5673",
-        "ZOOKEEPER_PORT": "2181",
-        "LOG_LEVEL": config.log_level,
-        "AAA_MODE": inputs.auth_mode,
-        "AUTH_MODE": "noauth",
-        "CLOUD_ORCHESTRATOR": inputs.orchestrator,
-        "SSL_ENABLE": "false",
     }
     result = [
         node_init(common),

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from contrail_common.base_charm import Cluster
-from contrail_common.config import SingleLine, WorkloadConfig
+from contrail_common.config import JvmOptions, WorkloadConfig
 from contrail_common.containers import Mount
-from contrail_common.services import Service, join, node_init, nodemgr, provisioner
+from contrail_common.services import (
+    ANALYTICS_CASSANDRA,
+    Service,
+    cassandra_env,
+    contrail_env,
+    node_init,
+    nodemgr,
+    provisioner,
+)
 
 VERSION_IMAGE = "contrail-analytics-query-engine"
 # Nothing is meant to be reached from outside the Contrail networks: `juju expose` opens nothing.
@@ -17,25 +25,11 @@ PORTS: tuple[int, ...] = ()
 # The role label of the database containers and the NODE_TYPE their Contrail services read.
 ROLE = "database"
 
-# Analytics Cassandra's ports; the config database of the controller uses 9161/9041/7012/7013/7201.
-CASSANDRA_PORT = "9160"
-CASSANDRA_CQL_PORT = "9042"
-CASSANDRA_STORAGE_PORT = "7010"
-CASSANDRA_SSL_STORAGE_PORT = "7011"
-CASSANDRA_JMX_LOCAL_PORT = "7200"
-
 
 class AnalyticsdbConfig(WorkloadConfig):
     min_cluster_size: int = Field(default=1, ge=1, le=9)
     cassandra_minimum_diskgb: int = Field(default=256, ge=1)
-    cassandra_jvm_extra_opts: SingleLine = ""
-
-    @field_validator("cassandra_jvm_extra_opts")
-    @classmethod
-    def _check_jvm_options(cls, value: str) -> str:
-        if any(not word.startswith("-") for word in value.split()):
-            raise ValueError("must be JVM options such as -Xms1g -Xmx2g")
-        return value
+    cassandra_jvm_extra_opts: JvmOptions = ""
 
 
 @dataclass
@@ -59,7 +53,15 @@ def services(
     cassandra-minimum-diskgb database-nodemgr alone, and Cassandra never restarts for a change
     in the controller or analytics addresses.
     """
-    common = _common_env(config, cluster, inputs)
+    common = contrail_env(
+        controller_ips=inputs.controller_ips,
+        controller_data_ips=inputs.controller_data_ips,
+        analytics_ips=inputs.analytics_ips,
+        analyticsdb_ips=cluster.addresses,
+        log_level=config.log_level,
+        auth_mode=inputs.auth_mode,
+        orchestrator=inputs.orchestrator,
+    )
     return [
         node_init(common),
         nodemgr(
@@ -67,8 +69,8 @@ def services(
             ROLE,
             {
                 **common,
-                "CASSANDRA_CQL_PORT": CASSANDRA_CQL_PORT,
-                "CASSANDRA_JMX_LOCAL_PORT": CASSANDRA_JMX_LOCAL_PORT,
+                "CASSANDRA_CQL_PORT": str(ANALYTICS_CASSANDRA.cql),
+                "CASSANDRA_JMX_LOCAL_PORT": str(ANALYTICS_CASSANDRA.jmx),
                 "DATABASE_NODEMGR__DEFAULTS__minimum_diskGB": str(config.cassandra_minimum_diskgb),
             },
         ),
@@ -78,55 +80,16 @@ def services(
             "database-cassandra",
             "contrail-external-cassandra",
             ROLE,
-            _cassandra_env(config, cluster),
+            cassandra_env(
+                cluster_name="contrail_analytics",
+                ports=ANALYTICS_CASSANDRA,
+                node_type=ROLE,
+                addresses=cluster.addresses,
+                own_address=cluster.address,
+                jvm_options=config.cassandra_jvm_extra_opts,
+            ),
             mounts=(
                 Mount(source="analytics-cassandra", target="/var/lib/cassandra", kind="volume"),
             ),
         ),
     ]
-
-
-def _common_env(
-    config: AnalyticsdbConfig, cluster: Cluster, inputs: AnalyticsdbInputs
-) -> dict[str, str]:
-    """What every Contrail (not third-party) service of analyticsdb reads."""
-    controllers = join(inputs.controller_ips)
-    return {
-        "CONTROLLER_NODES": controllers,
-        "CONFIG_NODES": controllers,
-        "CONFIGDB_NODES": controllers,
-        "ZOOKEEPER_NODES": controllers,
-        "RABBITMQ_NODES": controllers,
-        # An older controller may publish no data addresses: its control nodes then listen on
-        # the API addresses.
-        "CONTROL_NODES": join(inputs.controller_data_ips or inputs.controller_ips),
-        "ANALYTICS_NODES": join(inputs.analytics_ips),
-        "ANALYTICSDB_NODES": join(cluster.addresses),
-        "ANALYTICSDB_CQL_PORT": CASSANDRA_CQL_PORT,
-        "CONFIGDB_PORT": "9161",
-        "CONFIGDB_CQL_PORT": "9041",
-        "RABBITMQ_NODE_PORT": "5673",
-        "LOG_LEVEL": config.log_level,
-        "AAA_MODE": inputs.auth_mode,
-        "AUTH_MODE": "noauth",
-        "CLOUD_ORCHESTRATOR": inputs.orchestrator,
-        "SSL_ENABLE": "false",
-    }
-
-
-def _cassandra_env(config: AnalyticsdbConfig, cluster: Cluster) -> dict[str, str]:
-    """The third-party Cassandra reads its own variables only."""
-    return {
-        "NODE_TYPE": ROLE,
-        "CASSANDRA_CLUSTER_NAME": "contrail_analytics",
-        # Every node sees the same first three members as seeds, in the leader's order.
-        "CASSANDRA_SEEDS": join(cluster.addresses[:3]),
-        "CASSANDRA_LISTEN_ADDRESS": cluster.address,
-        "CASSANDRA_START_RPC": "true",
-        "CASSANDRA_PORT": CASSANDRA_PORT,
-        "CASSANDRA_CQL_PORT": CASSANDRA_CQL_PORT,
-        "CASSANDRA_STORAGE_PORT": CASSANDRA_STORAGE_PORT,
-        "CASSANDRA_SSL_STORAGE_PORT": CASSANDRA_SSL_STORAGE_PORT,
-        "CASSANDRA_JMX_LOCAL_PORT": CASSANDRA_JMX_LOCAL_PORT,
-        "JVM_EXTRA_OPTS": config.cassandra_jvm_extra_opts,
-    }

@@ -9,9 +9,19 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from contrail_common.base_charm import Cluster
-from contrail_common.config import CidrList, SingleLine, WorkloadConfig
+from contrail_common.config import CidrList, JvmOptions, SingleLine, WorkloadConfig
 from contrail_common.containers import Mount
-from contrail_common.services import Service, flag, join, node_init, nodemgr, provisioner
+from contrail_common.services import (
+    CONFIG_CASSANDRA,
+    Service,
+    cassandra_env,
+    contrail_env,
+    flag,
+    join,
+    node_init,
+    nodemgr,
+    provisioner,
+)
 
 ENCAPSULATIONS = ("MPLSoUDP", "MPLSoGRE", "VXLAN")
 VERSION_IMAGE = "contrail-controller-config-api"
@@ -32,7 +42,7 @@ class ControllerConfig(WorkloadConfig):
     config_api_worker_count: int = Field(default=1, ge=1, le=64)
     huge_scale: bool = False
     cassandra_minimum_diskgb: int = Field(default=20, ge=1)
-    cassandra_jvm_extra_opts: SingleLine = ""
+    cassandra_jvm_extra_opts: JvmOptions = ""
 
     @field_validator("encap_priority")
     @classmethod
@@ -42,13 +52,6 @@ class ControllerConfig(WorkloadConfig):
         if unknown or len(set(items)) != len(items):
             raise ValueError(f"must list each of {', '.join(ENCAPSULATIONS)} at most once")
         return ",".join(items)
-
-    @field_validator("cassandra_jvm_extra_opts")
-    @classmethod
-    def _check_jvm_options(cls, value: str) -> str:
-        if any(not word.startswith("-") for word in value.split()):
-            raise ValueError("must be JVM options such as -Xms1g -Xmx2g")
-        return value
 
     @model_validator(mode="after")
     def _check_asn(self) -> ControllerConfig:
@@ -131,8 +134,8 @@ def services(
             "config-database",
             {
                 **common,
-                "CASSANDRA_CQL_PORT": "9041",
-                "CASSANDRA_JMX_LOCAL_PORT": "7201",
+                "CASSANDRA_CQL_PORT": str(CONFIG_CASSANDRA.cql),
+                "CASSANDRA_JMX_LOCAL_PORT": str(CONFIG_CASSANDRA.jmx),
                 "CONFIG_DATABASE_NODEMGR__DEFAULTS__minimum_diskGB": str(
                     config.cassandra_minimum_diskgb
                 ),
@@ -204,31 +207,19 @@ def _common_env(
     config: ControllerConfig, cluster: Cluster, inputs: ControllerInputs
 ) -> dict[str, str]:
     """What every Contrail (not third-party) service of the controller reads."""
-    nodes = join(cluster.addresses)
     return {
-        "CONTROLLER_NODES": nodes,
-        "CONFIG_NODES": nodes,
-        "CONFIGDB_NODES": nodes,
-        "ZOOKEEPER_NODES": nodes,
-        "RABBITMQ_NODES": nodes,
-        "WEBUI_NODES": nodes,
-        "CONTROL_NODES": join(cluster.data_addresses),
-        "ANALYTICS_NODES": join(inputs.analytics_ips),
-        "ANALYTICSDB_NODES": join(inputs.analyticsdb_ips),
-        "ANALYTICSDB_ENABLE": flag(bool(inputs.analyticsdb_ips)),
-        "ANALYTICS_ALARM_ENABLE": flag(bool(inputs.analyticsdb_ips)),
-        "ANALYTICS_SNMP_ENABLE": flag(bool(inputs.analyticsdb_ips)),
-        "CONFIGDB_PORT": "9161",
-        "CONFIGDB_CQL_PORT": "9041",
-        "RABBITMQ_NODE_PORT": "5673",
-        "ZOOKEEPER_PORT": "2181",
-        "LOG_LEVEL": config.log_level,
-        "AAA_MODE": config.auth_mode,
-        "AUTH_MODE": "noauth",
-        "CLOUD_ORCHESTRATOR": inputs.orchestrator,
+        **contrail_env(
+            controller_ips=cluster.addresses,
+            controller_data_ips=cluster.data_addresses,
+            analytics_ips=inputs.analytics_ips,
+            analyticsdb_ips=inputs.analyticsdb_ips,
+            log_level=config.log_level,
+            auth_mode=config.auth_mode,
+            orchestrator=inputs.orchestrator,
+        ),
+        "WEBUI_NODES": join(cluster.addresses),
         "CLOUD_ADMIN_ROLE": config.cloud_admin_role,
         "GLOBAL_READ_ONLY_ROLE": config.global_read_only_role,
-        "SSL_ENABLE": "false",
     }
 
 
@@ -244,19 +235,14 @@ def _configdb_env(config: ControllerConfig, cluster: Cluster) -> Mapping[str, di
     if config.huge_scale:
         zookeeper.update({"ZOO_SYNC_LIMIT": "5", "ZOO_MAX_SESSION_TIMEOUT": "120000"})
     return {
-        "cassandra": {
-            "NODE_TYPE": "config-database",
-            "CASSANDRA_CLUSTER_NAME": "contrail_database",
-            "CASSANDRA_SEEDS": join(cluster.addresses[:3]),
-            "CASSANDRA_LISTEN_ADDRESS": cluster.address,
-            "CASSANDRA_START_RPC": "true",
-            "CASSANDRA_PORT": "9161",
-            "CASSANDRA_CQL_PORT": "9041",
-            "CASSANDRA_STORAGE_PORT": "7012",
-            "CASSANDRA_SSL_STORAGE_PORT": "7013",
-            "CASSANDRA_JMX_LOCAL_PORT": "7201",
-            "JVM_EXTRA_OPTS": config.cassandra_jvm_extra_opts,
-        },
+        "cassandra": cassandra_env(
+            cluster_name="contrail_database",
+            ports=CONFIG_CASSANDRA,
+            node_type="config-database",
+            addresses=cluster.addresses,
+            own_address=cluster.address,
+            jvm_options=config.cassandra_jvm_extra_opts,
+        ),
         "zookeeper": zookeeper,
         "rabbitmq": {
             "NODE_TYPE": "config-database",

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import pytest
 from analytics import AnalyticsConfig, AnalyticsInputs, services
 from charm import ContrailAnalyticsCharm
 from ops import testing
 
 from contrail_common.base_charm import Cluster
-from contrail_common.containers.memory_engine import MemoryEngine
-from contrail_common.hostpaths import HostRoot
-from contrail_common.testing import encode, engine_with_images, place_charm
+from contrail_common.testing import charm_fixtures, encode
 
 TAG = "2011.L3"
 VERSION = "2011.L3-build42"
@@ -27,24 +23,9 @@ def image_names() -> set[str]:
     return {s.image for s in services(config, cluster, with_db)}
 
 
-@pytest.fixture
-def engine() -> MemoryEngine:
-    return engine_with_images(image_names(), TAG, VERSION)
-
-
-@pytest.fixture
-def host(tmp_path: Path) -> HostRoot:
-    return HostRoot(tmp_path)
-
-
-@pytest.fixture(autouse=True)
-def scratch_host(monkeypatch, engine: MemoryEngine, host: HostRoot):
-    place_charm(monkeypatch, ContrailAnalyticsCharm, engine, host, ["10.0.1.10"])
-
-
-@pytest.fixture
-def ctx() -> testing.Context:
-    return testing.Context(ContrailAnalyticsCharm)
+engine, host, scratch_host, ctx = charm_fixtures(
+    ContrailAnalyticsCharm, image_names, TAG, VERSION, ["10.0.1.10"]
+)
 
 
 def peer(members: list[dict] | None = None, **kwargs) -> testing.PeerRelation:

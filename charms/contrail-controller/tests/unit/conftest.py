@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import pytest
 from charm import ContrailControllerCharm
 from controller import ControllerConfig, ControllerInputs, services
 from ops import testing
 
 from contrail_common.base_charm import Cluster
-from contrail_common.containers.memory_engine import MemoryEngine
-from contrail_common.hostpaths import HostRoot
-from contrail_common.testing import app_data, encode, engine_with_images, place_charm
+from contrail_common.testing import (
+    app_data,
+    charm_fixtures,
+    encode,
+)
 
 __all__ = ["app_data", "encode"]
 
@@ -28,24 +28,9 @@ def image_names() -> set[str]:
     return {s.image for s in services(config, cluster, ControllerInputs())}
 
 
-@pytest.fixture
-def engine() -> MemoryEngine:
-    return engine_with_images(image_names(), TAG, VERSION)
-
-
-@pytest.fixture
-def host(tmp_path: Path) -> HostRoot:
-    return HostRoot(tmp_path)
-
-
-@pytest.fixture(autouse=True)
-def scratch_host(monkeypatch, engine: MemoryEngine, host: HostRoot):
-    place_charm(monkeypatch, ContrailControllerCharm, engine, host, HOST_ADDRESSES)
-
-
-@pytest.fixture
-def ctx() -> testing.Context:
-    return testing.Context(ContrailControllerCharm)
+engine, host, scratch_host, ctx = charm_fixtures(
+    ContrailControllerCharm, image_names, TAG, VERSION, HOST_ADDRESSES
+)
 
 
 def peer(

@@ -87,7 +87,7 @@ class ContrailAnalyticsdbCharm(ContrailCharm[AnalyticsdbConfig]):
                 )
             return None
         if len(found) > 1:
-            apps = " and ".join(app for app, _ in found)
+            apps = " and ".join(sorted(app for app, _ in found))
             problems.append(
                 ops.BlockedStatus(
                     f"{PROVIDES}: {apps} both write unit-type {kind}; relate only one {charm}"

@@ -209,26 +209,3 @@ def test_relation_orders_converge(ctx, engine, order):
         state = ctx.run(ctx.on.relation_changed(state.get_relation(relation.id)), state)
     assert state.unit_status.name == "active"
     assert set(engine.status(PROJECT)) == WITH_DB
-
-
-def test_update_status_is_read_only_and_reports_crashes(ctx, engine):
-    out = ctx.run(ctx.on.install(), ready_state())
-    engine.crash(PROJECT, "analytics-collector", exit_code=134)
-    writes = engine.io.writes
-    status = ctx.run(ctx.on.update_status(), out).unit_status
-    assert engine.io.writes == writes
-    assert status == testing.BlockedStatus("containers exited: analytics-collector (code 134)")
-
-
-def test_remove_cleans_up(ctx, engine, host):
-    out = ctx.run(ctx.on.install(), ready_state())
-    ctx.run(ctx.on.remove(), out)
-    assert engine.status(PROJECT) == {}
-    assert not host.path(f"/etc/contrail/{PROJECT}").exists()
-
-
-def test_logs_action(ctx, engine):
-    out = ctx.run(ctx.on.install(), ready_state())
-    engine.containers[f"{PROJECT}-analytics-api"].output.append("ready on 8081")
-    ctx.run(ctx.on.action("logs", params={"container": "analytics-api"}), out)
-    assert ctx.action_results == {"logs": "ready on 8081\n"}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
 import stat
 from pathlib import Path
 
@@ -20,7 +19,6 @@ from conftest import (
     app_data,
     controller,
     encode,
-    image_names,
     member,
     peer,
     provided,
@@ -174,24 +172,6 @@ def test_controller_without_data_addresses_or_orchestrator(ctx, host):
     assert env["CONTROL_NODES"] == "10.0.0.11"
     assert env["AAA_MODE"] == "rbac"
     assert env["CLOUD_ORCHESTRATOR"] == ""
-
-
-def test_proxy_settings_reach_every_container(ctx, host):
-    config = {"image-tag": TAG, "http-proxy": "http://proxy:3128", "no-proxy": "10.0.0.0/8"}
-    ctx.run(ctx.on.install(), ready_state(config=config))
-    for name in ALL_CONTAINERS:
-        env = env_of(host, name)
-        assert env["http_proxy"] == env["HTTP_PROXY"] == "http://proxy:3128"
-        assert env["no_proxy"] == "10.0.0.0/8"
-        assert "https_proxy" not in env
-
-
-def test_unpinned_tag_is_shown(ctx, engine):
-    for name in image_names():
-        engine.add_image(f"tungstenfabric/{name}:latest", {"version": "master"})
-    out = ctx.run(ctx.on.config_changed(), ready_state(config={"image-tag": "latest"}))
-    assert out.unit_status == testing.ActiveStatus("Unit is ready (unpinned image tag latest)")
-    assert out.workload_version == "master"
 
 
 # -- what the leader publishes --------------------------------------------------------------------
@@ -483,24 +463,6 @@ def test_two_controllers_block(ctx, engine):
     assert engine.containers == {}
 
 
-def test_control_network_picks_the_matching_address(ctx, host):
-    config = {"image-tag": TAG, "control-network": "172.16.0.0/16, 10.0.0.0/24"}
-    out = ctx.run(ctx.on.config_changed(), ready_state(config=config))
-    assert env_of(host, "database-cassandra")["CASSANDRA_LISTEN_ADDRESS"] == "10.0.0.10"
-    assert provided(out)["contrail-controller"] == ["10.0.0.10"]
-
-
-def test_control_network_without_a_match_blocks(ctx, engine):
-    out = ctx.run(
-        ctx.on.config_changed(),
-        ready_state(config={"image-tag": TAG, "control-network": "172.16.0.0/16"}),
-    )
-    assert out.unit_status == testing.BlockedStatus(
-        "control-network: no address of this unit is in 172.16.0.0/16"
-    )
-    assert engine.containers == {}
-
-
 # -- changes --------------------------------------------------------------------------------------
 
 
@@ -592,19 +554,6 @@ def test_relation_broken_keeps_running_and_says_what_is_missing(ctx, engine):
     assert set(engine.status(PROJECT)) == ALL_CONTAINERS, "a lost relation does not tear down"
 
 
-def test_secret_changed_and_upgrade_reconcile(ctx):
-    secret = testing.Secret(tracked_content={"username": "u", "password": "p"})
-    out = ctx.run(
-        ctx.on.install(),
-        ready_state(
-            config={"image-tag": TAG, "registry-credentials": secret.id}, secrets=[secret]
-        ),
-    )
-    assert ctx.run(ctx.on.upgrade_charm(), out).unit_status.name == "active"
-    event = ctx.on.secret_changed(out.get_secret(id=secret.id))
-    assert ctx.run(event, out).unit_status.name == "active"
-
-
 # -- status, removal, actions ---------------------------------------------------------------------
 
 
@@ -616,115 +565,4 @@ def test_update_status_makes_no_engine_writes(ctx, engine):
     assert again.unit_status == testing.ActiveStatus("Unit is ready")
 
 
-def test_update_status_reports_a_crashed_container(ctx, engine):
-    out = ctx.run(ctx.on.install(), ready_state())
-    engine.crash(PROJECT, "database-cassandra", exit_code=137)
-    engine.crash(PROJECT, "database-query-engine", exit_code=1, restarting=True)
-    writes = engine.io.writes
-    status = ctx.run(ctx.on.update_status(), out).unit_status
-    assert engine.io.writes == writes
-    assert status == testing.BlockedStatus(
-        "containers exited: database-cassandra (code 137) (+1 more)"
-    )
-
-
-def test_node_init_finishing_is_healthy(ctx, engine):
-    out = ctx.run(ctx.on.install(), ready_state())
-    engine.crash(PROJECT, "node-init", exit_code=0)
-    assert ctx.run(ctx.on.update_status(), out).unit_status.name == "active"
-
-
-def test_pull_failure_names_the_image_and_update_status_does_not_retry(ctx, engine):
-    del engine.registries["docker.io"].images[f"tungstenfabric/contrail-external-cassandra:{TAG}"]
-    out = ctx.run(ctx.on.install(), ready_state())
-    assert out.unit_status.name == "blocked"
-    assert (
-        f"cannot pull tungstenfabric/contrail-external-cassandra:{TAG} from docker.io"
-        in out.unit_status.message
-    )
-    writes = engine.io.writes
-    again = ctx.run(ctx.on.update_status(), out)
-    assert engine.io.writes == writes, "update-status neither pulls nor creates"
-    assert again.unit_status == out.unit_status
-
-
-def test_remove_deletes_containers_and_env_files(ctx, engine, host):
-    out = ctx.run(ctx.on.install(), ready_state())
-    ctx.run(ctx.on.remove(), out)
-    assert engine.status(PROJECT) == {}
-    assert not host.path(f"/etc/contrail/{PROJECT}").exists()
-
-
-def test_logs_action_lists_and_tails(ctx, engine):
-    out = ctx.run(ctx.on.install(), ready_state())
-    engine.containers[f"{PROJECT}-database-cassandra"].output.extend(["starting", "joined ring"])
-    ctx.run(ctx.on.action("logs"), out)
-    assert "database-cassandra running" in ctx.action_results["containers"]
-    ctx.run(ctx.on.action("logs", params={"container": "database-cassandra", "lines": 1}), out)
-    assert ctx.action_results == {"logs": "joined ring\n"}
-    with pytest.raises(testing.ActionFailed, match="no container named nope"):
-        ctx.run(ctx.on.action("logs", params={"container": "nope"}), out)
-
-
-def test_logs_action_with_invalid_config_fails(ctx):
-    with pytest.raises(testing.ActionFailed, match="container-runtime"):
-        ctx.run(ctx.on.action("logs"), ready_state(config={"container-runtime": "podman"}))
-
-
 # -- registry credentials -------------------------------------------------------------------------
-
-
-def test_registry_credentials_come_from_a_user_secret(ctx, engine, host):
-    from contrail_common.containers import RegistryCredentials
-    from contrail_common.containers.memory_engine import MemoryRegistry
-
-    login = RegistryCredentials("puller", "pa55-w0rd")
-    engine.registries["docker.io"] = MemoryRegistry(
-        images=engine.registries["docker.io"].images, credentials=login
-    )
-    secret = testing.Secret(tracked_content={"username": "puller", "password": "pa55-w0rd"})
-    assert secret.id.startswith("secret:")
-    config = {"image-tag": TAG, "registry-credentials": secret.id}
-    out = ctx.run(ctx.on.config_changed(), ready_state(config=config, secrets=[secret]))
-    assert out.unit_status == testing.ActiveStatus("Unit is ready")
-    for path in host.path(f"/etc/contrail/{PROJECT}").iterdir():
-        assert "pa55-w0rd" not in path.read_text()
-    for relation in out.relations:
-        bags = {**relation.local_app_data, **relation.local_unit_data}
-        assert all("pa55-w0rd" not in value for value in bags.values())
-    assert "pa55-w0rd" not in json.dumps(out.unit_status.message)
-
-
-def test_wrong_registry_password_blocks(ctx, engine):
-    from contrail_common.containers import RegistryCredentials
-    from contrail_common.containers.memory_engine import MemoryRegistry
-
-    engine.registries["docker.io"] = MemoryRegistry(
-        images=engine.registries["docker.io"].images,
-        credentials=RegistryCredentials("puller", "right"),
-    )
-    secret = testing.Secret(tracked_content={"username": "puller", "password": "wrong"})
-    config = {"image-tag": TAG, "registry-credentials": secret.id}
-    out = ctx.run(ctx.on.config_changed(), ready_state(config=config, secrets=[secret]))
-    assert out.unit_status.name == "blocked"
-    assert "cannot pull" in out.unit_status.message
-    assert "unauthorized (check the registry user and password)" in out.unit_status.message
-    assert engine.containers == {}
-
-
-def test_unreadable_registry_secret_blocks_with_the_fix(ctx, engine):
-    config = {"image-tag": TAG, "registry-credentials": "secret:cs1v0pr3gb3jkh5c0avg"}
-    out = ctx.run(ctx.on.config_changed(), ready_state(config=config))
-    assert out.unit_status.name == "blocked"
-    assert (
-        "juju grant-secret secret:cs1v0pr3gb3jkh5c0avg contrail-analyticsdb"
-        in out.unit_status.message
-    )
-    assert engine.containers == {}
-
-
-def test_secret_without_keys_blocks(ctx):
-    secret = testing.Secret(tracked_content={"user": "x"})
-    config = {"image-tag": TAG, "registry-credentials": secret.id}
-    out = ctx.run(ctx.on.config_changed(), ready_state(config=config, secrets=[secret]))
-    assert "needs the keys username and password" in out.unit_status.message

@@ -17,7 +17,6 @@ from conftest import (
     app_data,
     cookie_secret,
     encode,
-    image_names,
     kubernetes,
     peer,
     ready_state,
@@ -98,13 +97,6 @@ def test_unset_image_tag_blocks_and_deploys_nothing(ctx, engine):
     assert out.unit_status.name == "blocked"
     assert "image-tag: set the Contrail release" in out.unit_status.message
     assert engine.containers == {}
-
-
-def test_unpinned_tag_is_shown(ctx, engine):
-    for name in image_names():
-        engine.add_image(f"tungstenfabric/{name}:latest", {"version": "master"})
-    out = ctx.run(ctx.on.config_changed(), ready_state(config={"image-tag": "latest"}))
-    assert out.unit_status == testing.ActiveStatus("Unit is ready (unpinned image tag latest)")
 
 
 @pytest.mark.parametrize(
@@ -364,118 +356,6 @@ def test_duplicate_cluster_names_block(ctx):
     assert "kubernetes cluster name k8s is used by both k8s-a and k8s-b" in out.unit_status.message
 
 
-def test_control_network_picks_the_matching_address(ctx, host):
-    config = {"image-tag": TAG, "control-network": "172.16.0.0/16, 10.0.0.0/24"}
-    out = ctx.run(ctx.on.config_changed(), ready_state(config=config))
-    assert env_of(host, "config-api")["CONTROLLER_NODES"] == "10.0.0.10"
-    (own,) = [r.local_unit_data for r in out.relations if r.endpoint == "controller-cluster"]
-    assert json.loads(own["address"]) == "10.0.0.10"
-
-
-def test_control_network_without_a_match_blocks(ctx, engine):
-    out = ctx.run(
-        ctx.on.config_changed(),
-        ready_state(config={"image-tag": TAG, "control-network": "172.16.0.0/16"}),
-    )
-    assert out.unit_status == testing.BlockedStatus(
-        "control-network: no address of this unit is in 172.16.0.0/16"
-    )
-    assert engine.containers == {}
-
-
-def test_registry_credentials_come_from_a_user_secret(ctx, engine, host):
-    from contrail_common.containers import RegistryCredentials
-    from contrail_common.containers.memory_engine import MemoryRegistry
-
-    login = RegistryCredentials("puller", "pa55-w0rd")
-    engine.registries["docker.io"] = MemoryRegistry(
-        images=engine.registries["docker.io"].images, credentials=login
-    )
-    secret = testing.Secret(tracked_content={"username": "puller", "password": "pa55-w0rd"})
-    config = {"image-tag": TAG, "registry-credentials": secret.id}
-    out = ctx.run(ctx.on.config_changed(), ready_state(config=config, secrets=[secret]))
-    assert out.unit_status.name == "active"
-    for path in host.path(f"/etc/contrail/{PROJECT}").iterdir():
-        assert "pa55-w0rd" not in path.read_text()
-    for relation in out.relations:
-        assert all(
-            "pa55-w0rd" not in v
-            for v in {**relation.local_app_data, **relation.local_unit_data}.values()
-        )
-
-
-def test_unreadable_registry_secret_blocks_with_the_fix(ctx, engine):
-    config = {"image-tag": TAG, "registry-credentials": "secret:cs1v0pr3gb3jkh5c0avg"}
-    out = ctx.run(ctx.on.config_changed(), ready_state(config=config))
-    assert out.unit_status.name == "blocked"
-    assert (
-        "juju grant-secret secret:cs1v0pr3gb3jkh5c0avg contrail-controller"
-        in out.unit_status.message
-    )
-
-
-def test_secret_without_keys_blocks(ctx):
-    secret = testing.Secret(tracked_content={"user": "x"})
-    out = ctx.run(
-        ctx.on.config_changed(),
-        ready_state(
-            config={"image-tag": TAG, "registry-credentials": secret.id}, secrets=[secret]
-        ),
-    )
-    assert "needs the keys username and password" in out.unit_status.message
-
-
-def test_pull_failure_names_the_image_and_update_status_does_not_retry(ctx, engine):
-    del engine.registries["docker.io"].images[
-        f"tungstenfabric/contrail-controller-config-api:{TAG}"
-    ]
-    out = ctx.run(ctx.on.install(), ready_state())
-    assert out.unit_status.name == "blocked"
-    assert (
-        f"cannot pull tungstenfabric/contrail-controller-config-api:{TAG} from docker.io"
-        in out.unit_status.message
-    )
-    assert "image not found" in out.unit_status.message
-    writes = engine.io.writes
-    again = ctx.run(ctx.on.update_status(), out)
-    assert engine.io.writes == writes, "update-status neither pulls nor creates"
-    assert again.unit_status == out.unit_status
-
-
-def test_update_status_reports_crashed_containers_without_writing(ctx, engine):
-    out = ctx.run(ctx.on.install(), ready_state())
-    engine.crash(PROJECT, "config-api", exit_code=2)
-    engine.crash(PROJECT, "control-control", exit_code=137, restarting=True)
-    writes = engine.io.writes
-    status = ctx.run(ctx.on.update_status(), out).unit_status
-    assert engine.io.writes == writes
-    assert status == testing.BlockedStatus("containers exited: config-api (code 2) (+1 more)")
-
-
-def test_node_init_finishing_is_healthy(ctx, engine):
-    out = ctx.run(ctx.on.install(), ready_state())
-    engine.crash(PROJECT, "node-init", exit_code=0)
-    assert ctx.run(ctx.on.update_status(), out).unit_status.name == "active"
-
-
-def test_remove_deletes_containers_and_env_files(ctx, engine, host):
-    out = ctx.run(ctx.on.install(), ready_state())
-    ctx.run(ctx.on.remove(), out)
-    assert engine.status(PROJECT) == {}
-    assert not host.path(f"/etc/contrail/{PROJECT}").exists()
-
-
-def test_logs_action_lists_and_tails(ctx, engine):
-    out = ctx.run(ctx.on.install(), ready_state())
-    engine.containers[f"{PROJECT}-config-api"].output.extend(["starting", "listening on 8082"])
-    ctx.run(ctx.on.action("logs"), out)
-    assert "config-api running" in ctx.action_results["containers"]
-    ctx.run(ctx.on.action("logs", params={"container": "config-api", "lines": 1}), out)
-    assert ctx.action_results == {"logs": "listening on 8082\n"}
-    with pytest.raises(testing.ActionFailed, match="no container named nope"):
-        ctx.run(ctx.on.action("logs", params={"container": "nope"}), out)
-
-
 def test_apply_defaults_recreates_the_provisioners(ctx, engine):
     out = ctx.run(ctx.on.install(), ready_state())
     ctx.run(ctx.on.action("apply-defaults"), out)
@@ -527,18 +407,3 @@ def test_relation_broken_keeps_running_and_says_what_is_missing(ctx, engine):
     broken = ctx.run(ctx.on.relation_broken(relation), out)
     assert "missing relation: contrail-analytics" in broken.unit_status.message
     assert len(engine.status(PROJECT)) == len(ALL_CONTAINERS), "a lost relation does not tear down"
-
-
-def test_secret_changed_and_upgrade_reconcile(ctx, engine):
-    secret = testing.Secret(tracked_content={"username": "u", "password": "p"})
-    out = ctx.run(
-        ctx.on.install(),
-        ready_state(
-            config={"image-tag": TAG, "registry-credentials": secret.id}, secrets=[secret]
-        ),
-    )
-    assert ctx.run(ctx.on.upgrade_charm(), out).unit_status.name == "active"
-    assert (
-        ctx.run(ctx.on.secret_changed(out.get_secret(id=secret.id)), out).unit_status.name
-        == "active"
-    )

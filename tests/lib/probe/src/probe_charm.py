@@ -1,0 +1,31 @@
+"""The smallest charm on ContrailCharm: two containers, no relations of its own."""
+
+from __future__ import annotations
+
+import ops
+from pydantic import Field
+
+from contrail_common.base_charm import Cluster, ContrailCharm
+from contrail_common.config import WorkloadConfig
+from contrail_common.services import Service, node_init
+
+IMAGES = ("contrail-node-init", "contrail-probe-api")
+
+
+class ProbeConfig(WorkloadConfig):
+    min_cluster_size: int = Field(default=1, ge=1, le=9)
+
+
+class ProbeCharm(ContrailCharm[ProbeConfig]):
+    config_class = ProbeConfig
+    peer_endpoint = "probe-cluster"
+    node_role = "probe"
+    version_image = "contrail-probe-api"
+    ports = (8099,)
+
+    def gather(self, config: ProbeConfig, cluster: Cluster) -> tuple[None, list[ops.StatusBase]]:
+        return None, []
+
+    def services(self, config: ProbeConfig, cluster: Cluster, inputs: None) -> list[Service]:
+        env = {"LOG_LEVEL": config.log_level, "NODES": ",".join(cluster.addresses)}
+        return [node_init(env), Service("probe-api", "contrail-probe-api", "probe", env)]

@@ -88,11 +88,13 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
 
     # Why StoredState: a failed pull or engine call is not derivable without retrying it, and
     # update-status must not retry; its message is kept until the next reconcile succeeds.
+    # The runtime the containers were created on is kept too: finding it again would mean
+    # querying every engine, and it must not change under running containers.
     _stored = ops.StoredState()
 
     def __init__(self, framework: ops.Framework) -> None:
         super().__init__(framework)
-        self._stored.set_default(deploy_error="")
+        self._stored.set_default(deploy_error="", runtime="")
         self._evaluation: Optional[Evaluation[ConfigT]] = None
         for event in (
             self.on.install,
@@ -170,6 +172,10 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         except MalformedDatabagError:
             return PeerAppData()  # the leader rewrites it on its next reconcile
 
+    def runtime_kind(self, config: WorkloadConfig) -> str:
+        """The engine of this unit's containers: the one they were created on, if any."""
+        return str(self._stored.runtime) or config.container_runtime
+
     # -- identity and places -----------------------------------------------------------------
 
     @property
@@ -200,6 +206,14 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
             evaluation.problems.append(ops.BlockedStatus(str(error)))
             return evaluation
         evaluation.config = config
+        deployed_on = str(self._stored.runtime)
+        if deployed_on and config.container_runtime not in ("auto", deployed_on):
+            evaluation.problems.append(
+                ops.BlockedStatus(
+                    f"container-runtime: the containers run on {deployed_on}; it cannot change "
+                    f"after deploy (set it back to {deployed_on} or auto, or redeploy the unit)"
+                )
+            )
         if not config.image_tag:
             evaluation.problems.append(
                 ops.BlockedStatus(
@@ -315,7 +329,8 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         config, cluster = evaluation.config, evaluation.cluster
         assert config is not None and cluster is not None
         try:
-            kind = self.install_runtime(config.container_runtime)
+            kind = str(self._stored.runtime) or self.install_runtime(config.container_runtime)
+            self._stored.runtime = kind
             engine = self.make_engine(kind)
             services = self.services(config, cluster, evaluation.inputs)
             placement = Placement(
@@ -381,7 +396,7 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         assert evaluation.config is not None
         services = self.expected_services()
         try:
-            engine = self.make_engine(evaluation.config.container_runtime)
+            engine = self.make_engine(self.runtime_kind(evaluation.config))
             states = engine.status(self.project, [s.name for s in services])
         except EngineError as error:
             return [ops.WaitingStatus(f"container engine: {error}")]
@@ -395,7 +410,7 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         # files go too. Named volumes (databases) are left for the operator to decide.
         try:
             config = self.config_class.load(self.config)
-            self.make_engine(config.container_runtime).remove_project(self.project)
+            self.make_engine(self.runtime_kind(config)).remove_project(self.project)
         except (InvalidConfigError, EngineError) as error:
             logger.warning("could not remove containers: %s", error)
         shutil.rmtree(self.env_dir, ignore_errors=True)
@@ -405,7 +420,7 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         lines = int(event.params.get("lines", 100))
         try:
             config = self.config_class.load(self.config)
-            engine = self.make_engine(config.container_runtime)
+            engine = self.make_engine(self.runtime_kind(config))
             if not name:
                 states = engine.status(self.project)
                 event.set_results({"containers": "\n".join(s.describe() for s in states.values())})

@@ -274,3 +274,19 @@ def test_upgrade_and_secret_changed_reconcile(ctx):
         ctx.run(ctx.on.secret_changed(out.get_secret(id=secret.id)), out).unit_status.name
         == "active"
     )
+
+
+def test_container_runtime_cannot_change_after_deploy(ctx, engine):
+    out = ctx.run(ctx.on.install(), state())
+    writes = engine.io.writes
+    switched = dataclasses.replace(
+        out, config={"image-tag": TAG, "container-runtime": "containerd"}
+    )
+    blocked = ctx.run(ctx.on.config_changed(), switched)
+    assert blocked.unit_status == testing.BlockedStatus(
+        "container-runtime: the containers run on docker; it cannot change after deploy "
+        "(set it back to docker or auto, or redeploy the unit)"
+    )
+    assert engine.io.writes == writes
+    back = dataclasses.replace(blocked, config={"image-tag": TAG, "container-runtime": "docker"})
+    assert ctx.run(ctx.on.config_changed(), back).unit_status.name == "active"

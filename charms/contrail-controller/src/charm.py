@@ -38,6 +38,7 @@ class ContrailControllerCharm(ContrailCharm[ControllerConfig]):
 
     def __init__(self, framework: ops.Framework) -> None:
         super().__init__(framework)
+        # The operator's apply-defaults requests, counted: an intent, not derivable state.
         self._stored.set_default(defaults_generation=0)
         framework.observe(self.on.apply_defaults_action, self._on_apply_defaults)
 

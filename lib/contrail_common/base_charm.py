@@ -75,7 +75,10 @@ class Evaluation(Generic[ConfigT]):
 
 class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
     config_class: ClassVar[type[WorkloadConfig]]
-    peer_endpoint: ClassVar[str]
+    # None for charms without a cluster of their own (the CNI subordinate): then the unit is
+    # its own one-member cluster and its address comes from `binding_endpoint`.
+    peer_endpoint: ClassVar[Optional[str]]
+    binding_endpoint: ClassVar[Optional[str]] = None
     node_role: ClassVar[str]
     # The image whose `version` label is shown as the workload version.
     version_image: ClassVar[str]
@@ -133,6 +136,9 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
     def publish(self, evaluation: Evaluation[ConfigT]) -> None:
         """Leader only: write what related applications need (gated by the cluster size)."""
 
+    def publish_unit(self, evaluation: Evaluation[ConfigT]) -> None:
+        """Every unit: write this unit's own facts into its relation databags."""
+
     def leader_setup(self, peer: ops.Relation, data: PeerAppData) -> PeerAppData:
         """Leader only: cluster-wide facts to create once (e.g. generated secrets)."""
         return data
@@ -189,7 +195,7 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
 
     @property
     def peer(self) -> Optional[ops.Relation]:
-        return self.model.get_relation(self.peer_endpoint)
+        return self.model.get_relation(self.peer_endpoint) if self.peer_endpoint else None
 
     # -- evaluation: read everything, change nothing ---------------------------------------
 
@@ -241,7 +247,7 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
 
     def _cluster(self, config: ConfigT, problems: list[ops.StatusBase]) -> Optional[Cluster]:
         peer = self.peer
-        if peer is None:
+        if peer is None and self.peer_endpoint is not None:
             problems.append(ops.WaitingStatus("waiting for the peer relation"))
             return None
         address = self._address(config, "control-network", problems)
@@ -250,6 +256,9 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
             data_address = self._address(config, self.data_network_option, problems) or address
         if address is None or data_address is None:
             return None
+        if self.peer_endpoint is None:
+            alone = [Member(unit=self.unit.name, address=address, data_address=data_address)]
+            return Cluster(address, data_address, alone, 1)
         stored = self.peer_app_data()
         min_size = int(getattr(config, "min_cluster_size", 1))
         cluster = Cluster(address, data_address, list(stored.members), min_size)
@@ -276,7 +285,8 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
                     ops.BlockedStatus(f"{option}: no address of this unit is in {listed}")
                 )
             return None if found is None else str(found)
-        binding = self.model.get_binding(self.peer_endpoint)
+        endpoint = self.binding_endpoint or self.peer_endpoint
+        binding = self.model.get_binding(endpoint) if endpoint else None
         address = binding.network.bind_address if binding else None
         if address is None:
             problems.append(ops.WaitingStatus("waiting for a network binding address"))
@@ -301,12 +311,15 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
                 }
             )
             write_databag(peer, self.unit, own)
-        if self.unit.is_leader() and peer is not None:
-            self._lead(peer)
-            self._evaluation = None
-            evaluation = self.evaluate()
+        if self.unit.is_leader():
+            if peer is not None:
+                self._lead(peer)
+                self._evaluation = None
+                evaluation = self.evaluate()
             if evaluation.config is not None and evaluation.cluster is not None:
                 self.publish(evaluation)
+        if evaluation.config is not None and evaluation.cluster is not None:
+            self.publish_unit(evaluation)
         if evaluation.ready:
             return self._deploy(evaluation)
         return None

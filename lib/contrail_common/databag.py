@@ -7,7 +7,7 @@ partial or older databag still loads; what is *required* is decided by the reade
 
 from __future__ import annotations
 
-from typing import Optional, TypeVar, Union
+from typing import ClassVar, Optional, TypeVar, Union
 
 import ops
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -22,6 +22,9 @@ class DatabagModel(BaseModel):
         extra="ignore",
         frozen=True,
     )
+    # Interfaces of other charms (Charmed Kubernetes' `kubernetes-cni`, the `http` interface)
+    # carry plain strings, not JSON: their schemas set this.
+    raw_values: ClassVar[bool] = False
 
 
 class MalformedDatabagError(Exception):
@@ -35,6 +38,8 @@ def read_databag(
     if not relation.data[entity]:
         return None
     try:
+        if getattr(model, "raw_values", False):
+            return relation.load(model, entity, decoder=str)
         return relation.load(model, entity)
     except (ValidationError, ValueError, TypeError) as error:
         fields = _error_fields(error)
@@ -47,8 +52,15 @@ def read_databag(
 def write_databag(
     relation: ops.Relation, entity: Union[ops.Application, ops.Unit], data: BaseModel
 ) -> None:
-    """Write every field of `data` (None as JSON null) into the databag."""
-    relation.save(data, entity)
+    """Write every field of `data` into the databag (None as JSON null; raw: key removed)."""
+    if getattr(data, "raw_values", False):
+        relation.save(data, entity, encoder=_raw)
+    else:
+        relation.save(data, entity)
+
+
+def _raw(value: object) -> str:
+    return "" if value is None else str(value)
 
 
 def _error_fields(error: Exception) -> list[str]:

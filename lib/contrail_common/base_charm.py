@@ -136,6 +136,13 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
     def publish(self, evaluation: Evaluation[ConfigT]) -> None:
         """Leader only: write what related applications need (gated by the cluster size)."""
 
+    def workload_checks(self, evaluation: Evaluation[ConfigT]) -> list[ops.StatusBase]:
+        """Charm-specific health beyond container states (files in place, reachability).
+
+        Called on every collect-status once the unit is ready; must only read.
+        """
+        return []
+
     def publish_unit(self, evaluation: Evaluation[ConfigT]) -> None:
         """Every unit: write this unit's own facts into its relation databags."""
 
@@ -400,6 +407,7 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
             statuses.append(ops.BlockedStatus(str(self._stored.deploy_error)))
         elif evaluation.ready:
             statuses.extend(self._container_statuses(evaluation))
+            statuses.extend(self.workload_checks(evaluation))
         ready = "Unit is ready"
         if evaluation.config is not None and evaluation.config.unpinned:
             ready += f" (unpinned image tag {evaluation.config.image_tag})"

@@ -97,8 +97,11 @@ def describe_validation_error(error: ValidationError) -> tuple[str, list[str]]:
     names: list[str] = []
     for problem in error.errors(include_input=False, include_url=False):
         location = problem.get("loc") or ()
-        name = str(location[0]) if location else "config"
         message = _plain_message(problem)
+        if not location:  # a rule across options: its message names them
+            parts.append(message)
+            continue
+        name = str(location[0])
         if name not in names:
             names.append(name)
         parts.append(f"{name}: {message}")

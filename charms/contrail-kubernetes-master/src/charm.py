@@ -1,0 +1,295 @@
+#!/usr/bin/env python3
+"""Juju charm for Contrail's kube-manager on kubernetes-control-plane: ops glue."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import logging
+
+import ops
+from kube_api import (
+    KubeApiError,
+    Token,
+    api_server,
+    client_from_kubeconfig,
+    ensure_identity,
+    kubernetes_service_ip,
+    request_token,
+)
+from kubernetes_master import PORTS, VERSION_IMAGE, MasterConfig, MasterInputs, services
+
+from contrail_common.base_charm import Cluster, ContrailCharm, Evaluation
+from contrail_common.cluster import PeerAppData
+from contrail_common.databag import MalformedDatabagError, read_databag, write_databag
+from contrail_common.services import Service
+from contrail_interfaces import contrail_controller_v0 as controller_schema
+from contrail_interfaces import contrail_kubernetes_config_v0 as config_schema
+from contrail_interfaces import kube_api_endpoint_v0 as endpoint_schema
+
+logger = logging.getLogger(__name__)
+
+CONTROLLER = "contrail-controller"
+PROVIDES = "contrail-kubernetes-config"
+LEGACY_ENDPOINT = "kube-api-endpoint"
+TOKEN_LABEL = "kube-manager-token"  # noqa: S105 - a secret's label, not a secret
+KUBECONFIG = "/root/.kube/config"
+
+
+class ContrailKubernetesMasterCharm(ContrailCharm[MasterConfig]):
+    config_class = MasterConfig
+    peer_endpoint = "kubernetes-master-cluster"
+    node_role = "kubernetes-master"
+    version_image = VERSION_IMAGE
+    ports = PORTS
+
+    def __init__(self, framework: ops.Framework) -> None:
+        super().__init__(framework)
+        # Kept by the leader: the last Kubernetes API failure (retried on the next event, not
+        # derivable without calling the API again), and nested_mode as first deployed.
+        self._stored.set_default(api_problem="", deployed_nested_mode=None)
+        framework.observe(self.on.secret_rotate, self._on_change)
+        framework.observe(self.on.secret_expired, self._on_change)
+        # Only the token is refreshed on update-status: nothing is pulled or started.
+        framework.observe(self.on.update_status, self._on_update_status)
+
+    @property
+    def kubeconfig(self):
+        return self.host.path(KUBECONFIG)
+
+    # -- inputs ------------------------------------------------------------------------------
+
+    def gather(
+        self, config: MasterConfig, cluster: Cluster
+    ) -> tuple[MasterInputs, list[ops.StatusBase]]:
+        problems: list[ops.StatusBase] = []
+        inputs = MasterInputs()
+        self._check_nested_mode_unchanged(config, problems)
+        if config.nested_mode:
+            inputs.keystone_password = self._keystone_password(config, problems)
+        else:
+            self._gather_controller(inputs, problems)
+        self._gather_api_endpoint(config, inputs, problems)
+        data = self.peer_app_data()
+        if data.kubernetes_service_ip and not any(
+            ipaddress.ip_address(data.kubernetes_service_ip) in net
+            for net in config.service_subnets
+        ):
+            problems.append(
+                ops.BlockedStatus(
+                    f"service_subnets does not hold the cluster's kubernetes service IP "
+                    f"{data.kubernetes_service_ip}: set it to the control plane's service-cidr"
+                )
+            )
+        inputs.token = self._token(data, problems)
+        return inputs, problems
+
+    def _check_nested_mode_unchanged(
+        self, config: MasterConfig, problems: list[ops.StatusBase]
+    ) -> None:
+        deployed = self._stored.deployed_nested_mode
+        if deployed is not None and bool(deployed) != config.nested_mode:
+            problems.append(
+                ops.BlockedStatus(
+                    "nested_mode cannot change after deploy: set it back to "
+                    f"{str(bool(deployed)).lower()} or deploy a new application"
+                )
+            )
+
+    def _keystone_password(self, config: MasterConfig, problems: list[ops.StatusBase]) -> str:
+        uri = config.nested_keystone_password
+        try:
+            content = self.model.get_secret(id=uri).get_content(refresh=True)
+        except (ops.SecretNotFoundError, ops.ModelError):
+            problems.append(
+                ops.BlockedStatus(
+                    f"nested_keystone_password: secret {uri} not found or not granted "
+                    f"(juju grant-secret {uri} {self.app.name})"
+                )
+            )
+            return ""
+        if not content.get("password"):
+            problems.append(
+                ops.BlockedStatus(f"nested_keystone_password: secret {uri} needs the key password")
+            )
+        return content.get("password", "")
+
+    def _gather_controller(self, inputs: MasterInputs, problems: list[ops.StatusBase]) -> None:
+        relation = self.model.get_relation(CONTROLLER)
+        if relation is None:
+            problems.append(
+                ops.BlockedStatus(
+                    f"missing relation: {CONTROLLER} (juju integrate {self.app.name} {CONTROLLER})"
+                )
+            )
+            return
+        reported = len(problems)
+        data = self.read_app_data(relation, controller_schema.ProviderAppData, problems)
+        if len(problems) > reported:  # malformed: already reported
+            return
+        if data is None or not data.controller_ips:
+            if relation.app is not None:
+                problems.append(
+                    ops.WaitingStatus(f"waiting for {relation.app.name} to publish its addresses")
+                )
+            return
+        inputs.controller_ips = [str(ip) for ip in data.controller_ips]
+        inputs.controller_data_ips = [str(ip) for ip in data.controller_data_ips]
+        inputs.analytics_ips = [str(ip) for ip in data.analytics_ips]
+        inputs.auth_mode = data.auth_mode or "rbac"
+
+    def _gather_api_endpoint(
+        self, config: MasterConfig, inputs: MasterInputs, problems: list[ops.StatusBase]
+    ) -> None:
+        """kube-manager's API address: the override, the legacy relation, or the kubeconfig."""
+        if config.kubernetes_api_hostname:
+            inputs.api_host, inputs.api_port = (
+                config.kubernetes_api_hostname,
+                config.kubernetes_api_secure_port,
+            )
+            return
+        for relation in self.model.relations[LEGACY_ENDPOINT]:
+            for unit in sorted(relation.units, key=lambda u: u.name):
+                try:
+                    data = read_databag(relation, unit, endpoint_schema.ProviderUnitData)
+                except MalformedDatabagError as error:
+                    problems.append(ops.BlockedStatus(str(error)))
+                    continue
+                if data is not None and data.hostname and data.port:
+                    inputs.api_host, inputs.api_port = data.hostname, data.port
+                    return
+        found = api_server(self.kubeconfig)
+        if found is None:
+            problems.append(
+                ops.WaitingStatus(
+                    f"waiting for the Kubernetes API: no usable {KUBECONFIG} on this machine yet"
+                )
+            )
+            return
+        inputs.api_host, inputs.api_port = found
+
+    def _token(self, data: PeerAppData, problems: list[ops.StatusBase]) -> str:
+        if data.kube_manager_token_secret:
+            try:
+                secret = self.model.get_secret(id=data.kube_manager_token_secret)
+                return secret.get_content(refresh=True)["token"]
+            except (ops.SecretNotFoundError, ops.ModelError, KeyError):
+                pass
+        if self.unit.is_leader():
+            reason = self._stored.api_problem or "not requested yet"
+            problems.append(ops.WaitingStatus(f"waiting for the kube-manager token: {reason}"))
+        else:
+            problems.append(
+                ops.WaitingStatus("waiting for the leader to create the kube-manager token")
+            )
+        return ""
+
+    def services(
+        self, config: MasterConfig, cluster: Cluster, inputs: MasterInputs
+    ) -> list[Service]:
+        return services(config, cluster, inputs)
+
+    # -- the leader's Kubernetes identity ------------------------------------------------------
+
+    def leader_setup(self, peer: ops.Relation, data: PeerAppData) -> PeerAppData:
+        """Create kube-manager's identity and token once, and rotate the token before expiry.
+
+        API failures are kept for the status and retried on the next event, never raised.
+        """
+        try:
+            config = MasterConfig.load(self.config)
+        except Exception:
+            return data
+        secret, token = self._current_token(data)
+        now = datetime.datetime.now(datetime.timezone.utc)
+        if token is not None and not token.due(now):
+            return data
+        try:
+            client = client_from_kubeconfig(self.kubeconfig)
+            ensure_identity(client)
+            service_ip = kubernetes_service_ip(client)
+            token = request_token(client)
+        except KubeApiError as error:
+            logger.warning("kube-manager token: %s", error)
+            self._stored.api_problem = str(error)
+            return data
+        self._stored.api_problem = ""
+        content = {"token": token.value, "expires": token.expires.isoformat()}
+        if secret is None:
+            secret = self.app.add_secret(
+                content,
+                label=TOKEN_LABEL,
+                description=f"kube-manager's token for Kubernetes cluster {config.cluster_name}",
+                expire=token.expires,
+                rotate=ops.SecretRotate.HOURLY,
+            )
+        else:
+            secret.set_content(content)
+            secret.set_info(expire=token.expires)
+        return data.model_copy(
+            update={
+                "kube_manager_token_secret": secret.id,
+                "kubernetes_service_ip": str(service_ip),
+            }
+        )
+
+    def _current_token(self, data: PeerAppData) -> tuple[ops.Secret | None, Token | None]:
+        if not data.kube_manager_token_secret:
+            return None, None
+        try:
+            secret = self.model.get_secret(id=data.kube_manager_token_secret)
+            content = secret.get_content(refresh=True)
+            return secret, Token(
+                content["token"], datetime.datetime.fromisoformat(content["expires"])
+            )
+        except (ops.SecretNotFoundError, ops.ModelError, KeyError, ValueError):
+            return None, None
+
+    def _on_update_status(self, _event: ops.UpdateStatusEvent) -> None:
+        if self.unit.is_leader() and self.peer is not None:
+            data = self.peer_app_data()
+            updated = self.leader_setup(self.peer, data)
+            if updated != data:
+                write_databag(self.peer, self.app, updated)
+
+    # -- what the units publish -------------------------------------------------------------
+
+    def publish_unit(self, evaluation: Evaluation[MasterConfig]) -> None:
+        config = evaluation.config
+        if config is not None and evaluation.ready and self._stored.deployed_nested_mode is None:
+            self._stored.deployed_nested_mode = config.nested_mode
+
+    def publish(self, evaluation: Evaluation[MasterConfig]) -> None:
+        config = evaluation.config
+        assert config is not None
+        inputs = (
+            evaluation.inputs if isinstance(evaluation.inputs, MasterInputs) else MasterInputs()
+        )
+        pod_subnets = [str(net) for net in config.pod_subnets]
+        for relation in self.model.relations[CONTROLLER]:
+            data = controller_schema.RequirerAppData.model_validate(
+                {
+                    "unit_type": "kubernetes",
+                    "cluster_name": config.cluster_name,
+                    "pod_subnets": pod_subnets,
+                    "kubernetes_api_server": inputs.api_host or None,
+                    "kubernetes_api_port": inputs.api_port or None,
+                }
+            )
+            write_databag(relation, self.app, data)
+        # The nodes get what the CNI needs and never the underlay credentials.
+        node_data = config_schema.ProviderAppData.model_validate(
+            {
+                "cluster_name": config.cluster_name,
+                "pod_subnets": pod_subnets,
+                "nested_mode": config.nested_mode,
+                "nested_vip": config.nested_vip if config.nested_mode else None,
+                "nested_port": config.nested_port if config.nested_mode else None,
+            }
+        )
+        for relation in self.model.relations[PROVIDES]:
+            write_databag(relation, self.app, node_data)
+
+
+if __name__ == "__main__":  # pragma: nocover
+    ops.main(ContrailKubernetesMasterCharm)

@@ -179,6 +179,11 @@ def pack(repo: Repository) -> int:
         if result.returncode != 0:
             print(f"charmcraft pack failed for {charm.name}")
             return result.returncode
+        # The bundles refer to the 22.04 build by this name.
+        expected = charm / f"{charm.name}_ubuntu-22.04-amd64.charm"
+        if not expected.exists():
+            print(f"{charm.name}: charmcraft did not write {expected.name}; the bundles need it")
+            return 1
     return 0
 
 

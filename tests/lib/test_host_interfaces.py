@@ -148,3 +148,16 @@ def test_real_ip_on_loopback():
     # 127.0.0.1 is host-scoped: no usable address, but the real JSON must parse.
     assert interface_address(HostRoot(), "lo") is None
     assert interface_address(HostRoot(), "nosuchdev0") is None
+
+
+def test_down_default_routes_and_garbage_lines_are_ignored(host: HostRoot):
+    header = ROUTE.splitlines(keepends=True)[0]
+    write(
+        host,
+        "/proc/net/route",
+        header
+        + "garbage line with enough fields to look like a route 1 2 3\n"
+        + "ens3\t00000000\t0101A8C0\t0002\t0\t0\t100\t00000000\t0\t0\t0\n"  # gateway flag, not up
+        + "ens4\t00000000\t0102A8C0\t0003\t0\t0\t200\t00000000\t0\t0\t0\n",
+    )
+    assert default_route_interfaces(host) == ["ens4"]

@@ -13,11 +13,9 @@ from kubernetes_node import (
     CNI_CONF_NAME,
     CNI_CONF_PATH,
     IMAGE_CNI_CONF_PATH,
-    ROUTE_TABLE_PATH,
     VERSION_IMAGE,
     KubernetesNodeConfig,
     NodeInputs,
-    default_route_interface,
     endpoint,
     overlaps,
     parse_cidrs,
@@ -28,6 +26,7 @@ from kubernetes_node import (
 from contrail_common.base_charm import Cluster, ContrailCharm, Evaluation
 from contrail_common.containers import ApplyReport
 from contrail_common.databag import MalformedDatabagError, read_databag, write_databag
+from contrail_common.host.interfaces import default_route_interfaces
 from contrail_common.services import Service
 from contrail_interfaces import contrail_kubernetes_config_v0 as config_schema
 from contrail_interfaces import kubernetes_cni_v0 as cni_schema
@@ -261,11 +260,12 @@ class ContrailKubernetesNodeCharm(ContrailCharm[KubernetesNodeConfig]):
             return False
 
     def default_interface(self) -> Optional[str]:
+        """The interface of the default route (the pods' parent interface in nested mode)."""
         try:
-            table = self.host.path(ROUTE_TABLE_PATH).read_text()
+            interfaces = default_route_interfaces(self.host)
         except OSError:
             return None
-        return default_route_interface(table)
+        return interfaces[0] if interfaces else None
 
     # -- removal -----------------------------------------------------------------------------
 

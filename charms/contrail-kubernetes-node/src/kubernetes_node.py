@@ -32,7 +32,6 @@ CNI_CONF_PATH = f"/etc/cni/net.d/{CNI_CONF_NAME}"
 # What the cni-init image writes on every run (its own, older format); removed with the unit.
 IMAGE_CNI_CONF_PATH = "/etc/cni/net.d/10-contrail.conf"
 CNI_BINARY_PATH = "/opt/cni/bin/contrail-k8s-cni"
-ROUTE_TABLE_PATH = "/proc/net/route"
 
 # Where the vRouter agent listens for the CNI: on the node itself in the standard topology.
 LOCAL_VROUTER_IP = "127.0.0.1"
@@ -141,31 +140,6 @@ def overlaps(pod_subnets: Sequence[str], service_cidrs: Sequence[str]) -> list[t
             if pod_net.version == service_net.version and pod_net.overlaps(service_net):
                 found.append((pod, service))
     return found
-
-
-def default_route_interface(route_table: str) -> Optional[str]:
-    """The interface of the IPv4 default route with the lowest metric, from /proc/net/route."""
-    best: Optional[tuple[int, str]] = None
-    for line in route_table.splitlines()[1:]:
-        fields = line.split()
-        if len(fields) < 8:
-            continue
-        iface, destination, flags, metric, mask = (
-            fields[0],
-            fields[1],
-            fields[3],
-            fields[6],
-            fields[7],
-        )
-        try:
-            up = int(flags, 16) & 0x1
-            metric_value = int(metric)
-        except ValueError:
-            continue
-        if destination == "00000000" and mask == "00000000" and up:
-            if best is None or metric_value < best[0]:
-                best = (metric_value, iface)
-    return None if best is None else best[1]
 
 
 def endpoint(address: str, port: int) -> str:

@@ -49,8 +49,8 @@ def read_routes(host: HostRoot = _ROOT) -> list[Route]:
         fields = line.split()
         if len(fields) < 8:
             continue
-        routes.append(
-            Route(
+        try:
+            route = Route(
                 interface=fields[0],
                 destination=_address(fields[1]),
                 gateway=_address(fields[2]),
@@ -58,7 +58,9 @@ def read_routes(host: HostRoot = _ROOT) -> list[Route]:
                 metric=int(fields[6]),
                 mask=_address(fields[7]),
             )
-        )
+        except ValueError:  # not a route line: skip it rather than fail the hook
+            continue
+        routes.append(route)
     return sorted(routes, key=lambda route: route.metric)
 
 

@@ -5,37 +5,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import ROUTES
 from kubernetes_node import (
     KubernetesNodeConfig,
     NodeInputs,
-    default_route_interface,
     endpoint,
     overlaps,
     parse_cidrs,
     render_cni_conf,
     services,
 )
-
-HEADER = ROUTES.splitlines(keepends=True)[0]
-
-
-def test_default_route_with_the_lowest_metric_wins():
-    assert default_route_interface(ROUTES) == "ens3"
-
-
-@pytest.mark.parametrize(
-    "table",
-    [
-        "",
-        HEADER,
-        HEADER + "ens3\t0001A8C0\t00000000\t0001\t0\t0\t100\t00FFFFFF\t0\t0\t0\n",
-        HEADER + "ens3\t00000000\t0101A8C0\t0002\t0\t0\t100\t00000000\t0\t0\t0\n",  # down
-        HEADER + "garbage line\n",
-    ],
-)
-def test_no_default_route(table):
-    assert default_route_interface(table) is None
 
 
 def test_parse_cidrs_accepts_dual_stack_and_rejects_garbage():

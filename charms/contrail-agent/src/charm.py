@@ -1,0 +1,440 @@
+#!/usr/bin/env python3
+"""Juju charm for the Contrail vRouter agent on Kubernetes machines: ops glue."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import subprocess
+from collections.abc import Sequence
+from typing import Any, Optional, cast
+
+import ops
+from vrouter import (
+    KERNEL_INIT,
+    VERSION_IMAGE,
+    AgentConfig,
+    AgentInputs,
+    HostFacts,
+    contrail_cpuset,
+    services,
+)
+from vrouter_host import (
+    MEMORY_ERROR,
+    MODULE_LOADERS,
+    VHOST,
+    HugepageRequest,
+    bridge_notes,
+    dpdk_problems,
+    hugepage_problems,
+    hugepage_request,
+    kernel_module_waiting,
+    module_memory_message,
+    prepare_hugepages,
+    reboot_required,
+    vhost_address,
+    vrouter_gateway,
+)
+
+from contrail_common.base_charm import Cluster, ContrailCharm, Evaluation
+from contrail_common.config import InvalidConfigError
+from contrail_common.containers import ApplyReport, ContainerState, EngineError
+from contrail_common.databag import write_databag
+from contrail_common.host import HostError, running_kernel
+from contrail_common.services import Service
+from contrail_interfaces import contrail_controller_v0 as controller_schema
+
+logger = logging.getLogger(__name__)
+
+CONTROLLER = "contrail-controller"
+# A container that exited, or that its engine restarts, with a non-zero code.
+_FAILED = (ContainerState.EXITED, ContainerState.RESTARTING)
+
+
+class ContrailAgentCharm(ContrailCharm[AgentConfig]):
+    config_class = AgentConfig
+    peer_endpoint = "agent-cluster"
+    node_role = "compute"
+    version_image = VERSION_IMAGE
+    # An agent's data-plane address is its vhost0's: `_address` answers it for this name, so
+    # the peers' member list carries every unit's vhost0 address (TSN_NODES in csn-mode).
+    data_network_option = VHOST
+
+    def __init__(self, framework: ops.Framework) -> None:
+        super().__init__(framework)
+        # Why StoredState:
+        # - deployed_dpdk, deployed_l3mh_cidr: the values the containers were first created
+        #   with. Neither may change under a running vRouter (DPDK owns the NIC, L3MH shapes
+        #   vhost0) and the running containers do not tell them back cheaply; a change blocks.
+        # - host_error(_status): a failed host change (update-grub, sysctl) is not derivable
+        #   without retrying it, and update-status must not retry; kept until the next reconcile.
+        # - reboot_requested: Juju refuses juju-reboot in actions, so the reboot action leaves
+        #   the request for the next hook.
+        self._stored.set_default(
+            deployed_dpdk=None,
+            deployed_l3mh_cidr=None,
+            host_error="",
+            host_error_status="",
+            reboot_requested=False,
+        )
+        self._vhost: dict[tuple[str, ...], Optional[str]] = {}
+        # After a reboot (1 GiB hugepages, a new kernel) Juju runs start: reconcile then.
+        framework.observe(self.on.start, self._on_change)
+        framework.observe(self.on.update_status, self._on_update_status)
+        framework.observe(self.on.reboot_action, self._on_reboot_action)
+        # After the base removed the containers: undo this charm's boot-time host changes.
+        framework.observe(self.on.remove, self._on_remove_host_changes)
+
+    # -- the host, through methods tests replace ------------------------------------------
+
+    def run_host_command(
+        self, argv: Sequence[str], **kwargs: Any
+    ) -> subprocess.CompletedProcess[Any]:
+        """The runner of the host helpers (update-grub, ip); an argument list, never a shell."""
+        return subprocess.run(list(argv), **kwargs)
+
+    def node_hostname(self, fqdn: bool) -> str:
+        """The name the vRouter registers under (hostname-use-fqdn)."""
+        return socket.getfqdn() if fqdn else socket.gethostname()
+
+    # -- addresses ---------------------------------------------------------------------------
+
+    def _address(
+        self, config: AgentConfig, option: str, problems: list[ops.StatusBase]
+    ) -> Optional[str]:
+        if option == VHOST:
+            # None (no interface address found) makes the base use the unit's own address.
+            return self._vhost_address(config)
+        return super()._address(config, option, problems)
+
+    def _vhost_address(self, config: AgentConfig) -> Optional[str]:
+        key = config.physical_interface
+        if key not in self._vhost:
+            self._vhost[key] = vhost_address(config, self.host, self.run_host_command)
+        return self._vhost[key]
+
+    # -- inputs ------------------------------------------------------------------------------
+
+    def gather(
+        self, config: AgentConfig, cluster: Cluster
+    ) -> tuple[AgentInputs, list[ops.StatusBase]]:
+        problems: list[ops.StatusBase] = []
+        inputs = AgentInputs()
+        self._check_immutables(config, problems)
+        self._gather_host(config, inputs, problems)
+        self._gather_controller(config, inputs, problems)
+        if config.csn_mode:
+            inputs.tsn_nodes = cluster.data_addresses
+        return inputs, problems
+
+    def _check_immutables(self, config: AgentConfig, problems: list[ops.StatusBase]) -> None:
+        deployed_dpdk = self._stored.deployed_dpdk
+        if deployed_dpdk is not None and bool(deployed_dpdk) != config.dpdk:
+            problems.append(
+                ops.BlockedStatus(
+                    f"dpdk cannot change after deploy: set it back to "
+                    f"{str(bool(deployed_dpdk)).lower()} (or replace the unit)"
+                )
+            )
+        deployed_cidr = self._stored.deployed_l3mh_cidr
+        if deployed_cidr is not None and str(deployed_cidr) != config.l3mh_cidr:
+            value = f'"{deployed_cidr}"' if deployed_cidr else "empty"
+            problems.append(
+                ops.BlockedStatus(
+                    f"l3mh-cidr cannot change after deploy: set it back to {value} "
+                    "(or replace the unit)"
+                )
+            )
+
+    def _immutables_changed(self, config: AgentConfig) -> bool:
+        problems: list[ops.StatusBase] = []
+        self._check_immutables(config, problems)
+        return bool(problems)
+
+    def _gather_host(
+        self, config: AgentConfig, inputs: AgentInputs, problems: list[ops.StatusBase]
+    ) -> None:
+        host_error = str(self._stored.host_error)
+        if host_error:
+            status = str(self._stored.host_error_status) or "blocked"
+            problems.append(ops.StatusBase.from_name(status, host_error))
+        try:
+            request = hugepage_request(config, self.host)
+            inputs.host = HostFacts(
+                kernel_release=running_kernel(self.host),
+                hostname=self.node_hostname(config.hostname_use_fqdn),
+                gateway=vrouter_gateway(config, self.host),
+                dpdk_hugepages=request.pages_2m if config.dpdk else 0,
+            )
+            if not host_error:
+                scheduled = " (reboot scheduled)" if self._stored.reboot_requested else ""
+                for message in hugepage_problems(self.host, request):
+                    suffix = scheduled if message.startswith("reboot required") else ""
+                    problems.append(ops.BlockedStatus(message + suffix))
+            if config.dpdk:
+                first = self._stored.deployed_dpdk is None
+                for message in dpdk_problems(config, self.host, request.pages_2m, first):
+                    problems.append(ops.BlockedStatus(message))
+        except (OSError, ValueError, HostError) as error:
+            problems.append(ops.BlockedStatus(f"cannot read this machine's state: {error}"))
+
+    def _gather_controller(
+        self, config: AgentConfig, inputs: AgentInputs, problems: list[ops.StatusBase]
+    ) -> None:
+        relation = self.model.get_relation(CONTROLLER)
+        if relation is None:
+            problems.append(
+                ops.BlockedStatus(
+                    f"missing relation: {CONTROLLER} (juju integrate {self.app.name} {CONTROLLER})"
+                )
+            )
+            return
+        reported = len(problems)
+        data = self.read_app_data(relation, controller_schema.ProviderAppData, problems)
+        if len(problems) > reported:  # malformed: already reported
+            return
+        name = relation.app.name if relation.app is not None else CONTROLLER
+        if data is None or not data.controller_ips:
+            problems.append(ops.WaitingStatus(f"waiting for {name} to publish its addresses"))
+            return
+        inputs.controller_ips = [str(ip) for ip in data.controller_ips]
+        inputs.controller_data_ips = [str(ip) for ip in data.controller_data_ips]
+        inputs.analytics_ips = [str(ip) for ip in data.analytics_ips]
+        inputs.analyticsdb_ips = [str(ip) for ip in data.analyticsdb_ips]
+        inputs.auth_mode = data.auth_mode or "rbac"
+        if not inputs.analytics_ips:
+            problems.append(
+                ops.WaitingStatus(f"waiting for {name} to publish the analytics addresses")
+            )
+        self._select_cluster(config, data.kubernetes_clusters, name, inputs, problems)
+
+    def _select_cluster(
+        self,
+        config: AgentConfig,
+        clusters: dict[str, controller_schema.KubernetesCluster],
+        controller: str,
+        inputs: AgentInputs,
+        problems: list[ops.StatusBase],
+    ) -> None:
+        """This machine's cluster, by exact name: never a substring or address match."""
+        known = ", ".join(sorted(clusters))
+        if not clusters:
+            problems.append(
+                ops.WaitingStatus(
+                    f"waiting for {controller} to know a Kubernetes cluster "
+                    "(relate contrail-kubernetes-master to it)"
+                )
+            )
+            return
+        name = config.kubernetes_cluster
+        if name and name not in clusters:
+            problems.append(
+                ops.BlockedStatus(
+                    f"kubernetes-cluster: {controller} knows no cluster {name!r}; it knows {known}"
+                )
+            )
+            return
+        if not name and len(clusters) > 1:
+            problems.append(
+                ops.BlockedStatus(
+                    f"kubernetes-cluster: {controller} knows several Kubernetes clusters "
+                    f"({known}); set kubernetes-cluster to this machine's"
+                )
+            )
+            return
+        name = name or next(iter(clusters))
+        cluster = clusters[name]
+        inputs.cluster_name = name
+        inputs.pod_subnets = [str(net) for net in cluster.pod_subnets]
+        inputs.api_server = cluster.api_server or ""
+        inputs.api_port = cluster.api_port
+
+    def services(
+        self, config: AgentConfig, cluster: Cluster, inputs: AgentInputs
+    ) -> list[Service]:
+        return services(config, cluster, inputs)
+
+    # -- reconcile: the host first ---------------------------------------------------------
+
+    def reconcile(self) -> Optional[ApplyReport]:
+        self._prepare_host()
+        report = super().reconcile()
+        if report is not None:
+            self._remember_deployed()
+        self._reboot_if_requested()
+        return report
+
+    def _prepare_host(self) -> None:
+        """Reserve the hugepages asked for, before anything that needs them starts."""
+        self._stored.host_error = self._stored.host_error_status = ""
+        try:
+            config = AgentConfig.load(self.config)
+        except InvalidConfigError:
+            return  # the status names the option
+        if self._immutables_changed(config):
+            return  # nothing changes on the host for a mode that cannot be applied
+        try:
+            prepare_hugepages(
+                self.host, hugepage_request(config, self.host), self.run_host_command
+            )
+        except HostError as error:
+            logger.warning("hugepages: %s", error)
+            self._stored.host_error_status = error.status_name
+            self._stored.host_error = str(error)
+        except (OSError, ValueError) as error:
+            logger.warning("hugepages: %s", error)
+            self._stored.host_error_status = "blocked"
+            self._stored.host_error = f"cannot set up hugepages: {error}"
+
+    def _on_remove_host_changes(self, _event: ops.RemoveEvent) -> None:
+        """Remove our sysctl and GRUB drop-ins, so the next boot reserves no hugepages for a
+        vRouter that is gone. Pages reserved now stay until then: they may be in use."""
+        try:
+            prepare_hugepages(self.host, HugepageRequest(), self.run_host_command)
+        except (HostError, OSError) as error:
+            logger.warning("could not remove the hugepage settings: %s", error)
+
+    def _remember_deployed(self) -> None:
+        config = self.evaluate().config
+        if config is not None and self._stored.deployed_dpdk is None:
+            self._stored.deployed_dpdk = config.dpdk
+            self._stored.deployed_l3mh_cidr = config.l3mh_cidr
+
+    # -- what the agent publishes ----------------------------------------------------------
+
+    def publish(self, evaluation: Evaluation[AgentConfig]) -> None:
+        data = controller_schema.RequirerAppData.model_validate({"unit_type": "agent"})
+        for relation in self.model.relations[CONTROLLER]:
+            write_databag(relation, self.app, data)
+
+    def publish_unit(self, evaluation: Evaluation[AgentConfig]) -> None:
+        config = evaluation.config
+        assert config is not None
+        deployed = self._stored.deployed_dpdk
+        data = controller_schema.RequirerUnitData.model_validate(
+            {
+                "dpdk": config.dpdk if deployed is None else bool(deployed),
+                "vhost_address": self._vhost_address(config),
+            }
+        )
+        for relation in self.model.relations[CONTROLLER]:
+            write_databag(relation, self.unit, data)
+
+    # -- health ------------------------------------------------------------------------------
+
+    def workload_checks(self, evaluation: Evaluation[AgentConfig]) -> list[ops.StatusBase]:
+        config = evaluation.config
+        assert config is not None
+        if config.dpdk:
+            return []
+        statuses: list[ops.StatusBase] = []
+        try:
+            waiting = kernel_module_waiting(self.host)
+        except OSError as error:
+            waiting = f"cannot check the vrouter kernel module: {error}"
+        if waiting:
+            statuses.append(ops.WaitingStatus(waiting))
+        memory = self._module_memory_failure(config)
+        if memory:
+            statuses.append(ops.BlockedStatus(memory))
+        return statuses
+
+    def _module_memory_failure(self, config: AgentConfig) -> Optional[str]:
+        """The remedy when a container that loads the module failed for lack of memory."""
+        try:
+            engine = self.make_engine(self.runtime_kind(config))
+            states = engine.status(self.project)
+            for name in MODULE_LOADERS:
+                state = states.get(name)
+                if state is None or not state.exit_code or state.state not in _FAILED:
+                    continue
+                if MEMORY_ERROR in engine.logs(self.project, name, 200):
+                    return module_memory_message(name)
+        except EngineError as error:
+            logger.warning("could not read the logs of %s: %s", KERNEL_INIT, error)
+        return None
+
+    def active_notes(self, evaluation: Evaluation[AgentConfig]) -> list[str]:
+        """Warnings for an active unit: they do not block, but the operator should know."""
+        config = evaluation.config
+        assert config is not None
+        notes = []
+        try:
+            notes += bridge_notes(config, self.host)
+        except OSError as error:
+            logger.warning("could not check the physical interface: %s", error)
+        if config.container_cpuset:
+            notes.append(
+                f"container-cpuset {contrail_cpuset(config)} is not applied yet "
+                "(no CPU set support in the container engines)"
+            )
+        return notes
+
+    def _on_collect_status(self, event: ops.CollectStatusEvent) -> None:
+        evaluation = self.evaluate()
+        notes = self.active_notes(evaluation) if evaluation.ready else []
+        super()._on_collect_status(cast(ops.CollectStatusEvent, _WithNotes(event, notes)))
+
+    # -- reboot ----------------------------------------------------------------------------
+
+    def _reboot_needed(self) -> tuple[bool, str]:
+        """Whether a reboot would bring the requested 1 GiB hugepages, and if not why."""
+        try:
+            config = AgentConfig.load(self.config)
+        except InvalidConfigError as error:
+            return False, str(error)
+        if self._stored.host_error:
+            return False, f"a reboot would not help: {self._stored.host_error}"
+        try:
+            if reboot_required(self.host, hugepage_request(config, self.host)):
+                return True, ""
+        except (OSError, ValueError) as error:
+            return False, f"cannot read the kernel command line: {error}"
+        return False, "no reboot is needed: the kernel has the hugepages this unit asks for"
+
+    def _on_reboot_action(self, event: ops.ActionEvent) -> None:
+        needed, reason = self._reboot_needed()
+        if not needed:
+            event.fail(reason)
+            return
+        self._stored.reboot_requested = True
+        event.set_results(
+            {
+                "result": "reboot scheduled: Juju cannot reboot from an action, so the machine "
+                "reboots when this unit's next hook completes (update-status at the latest)"
+            }
+        )
+
+    def _reboot_if_requested(self) -> None:
+        if not self._stored.reboot_requested:
+            return
+        self._stored.reboot_requested = False
+        needed, reason = self._reboot_needed()
+        if not needed:
+            logger.info("reboot request dropped: %s", reason)
+            return
+        logger.info("rebooting for the 1 GiB hugepages, as the reboot action asked")
+        try:
+            self.unit.reboot()  # after this hook completes
+        except ops.ModelError as error:
+            logger.error("juju-reboot failed: %s", error)
+
+    def _on_update_status(self, _event: ops.UpdateStatusEvent) -> None:
+        # Nothing is pulled, started or written here; only a requested reboot is carried out.
+        self._reboot_if_requested()
+
+
+class _WithNotes:
+    """Passes the base's status on, with the charm's warnings added to an active one."""
+
+    def __init__(self, event: ops.CollectStatusEvent, notes: list[str]) -> None:
+        self._event, self._notes = event, notes
+
+    def add_status(self, status: ops.StatusBase) -> None:
+        if status.name == "active" and self._notes:
+            status = ops.ActiveStatus("; ".join([status.message, *self._notes]))
+        self._event.add_status(status)
+
+
+if __name__ == "__main__":  # pragma: nocover
+    ops.main(ContrailAgentCharm)

@@ -1,0 +1,142 @@
+"""Bundles and charm metadata as plain data, for verification without a Juju controller.
+
+Our charms are described by their charmcraft.yaml; the Charmed Kubernetes charms by the record
+in `data/charmed-kubernetes.yaml`. Every charm also has Juju's implicit `juju-info` provider.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+BUNDLES = REPO / "bundles"
+EXTERNAL = Path(__file__).parent / "data" / "charmed-kubernetes.yaml"
+JUJU_INFO = {"interface": "juju-info", "role": "provides", "scope": "global"}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    interface: str
+    role: str  # provides | requires | peers
+    scope: str  # global | container
+    optional: bool
+
+
+@dataclass
+class CharmMeta:
+    name: str
+    subordinate: bool
+    endpoints: dict[str, Endpoint]
+    options: dict[str, dict[str, Any]]
+    local_dir: Optional[Path] = None
+    required: list[str] = field(default_factory=list)
+
+    def endpoint(self, name: str) -> Optional[Endpoint]:
+        if name == "juju-info" and name not in self.endpoints:
+            return Endpoint("juju-info", "juju-info", "provides", "global", True)
+        return self.endpoints.get(name)
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    document = yaml.safe_load(path.read_text())
+    if not isinstance(document, dict):
+        raise ValueError(f"{path} is not a YAML mapping")
+    return document
+
+
+def local_charm_dir(bundle: Path, charm: str) -> Optional[Path]:
+    """The charm directory a local `charm:` path points into (the .charm file's folder)."""
+    if not charm.startswith((".", "/")):
+        return None
+    target = (bundle.parent / charm).resolve()
+    return target.parent if target.suffix == ".charm" else target
+
+
+def our_charm(directory: Path) -> CharmMeta:
+    doc = load_yaml(directory / "charmcraft.yaml")
+    endpoints = {}
+    for role in ("provides", "requires", "peers"):
+        for name, spec in (doc.get(role) or {}).items():
+            endpoints[name] = Endpoint(
+                name,
+                spec["interface"],
+                role,
+                spec.get("scope", "global"),
+                bool(spec.get("optional", False)) or role == "peers",
+            )
+    required = [e.name for e in endpoints.values() if e.role == "requires" and not e.optional]
+    return CharmMeta(
+        name=doc["name"],
+        subordinate=bool(doc.get("subordinate", False)),
+        endpoints=endpoints,
+        options=(doc.get("config") or {}).get("options") or {},
+        local_dir=directory,
+        required=required,
+    )
+
+
+def external_charms() -> dict[str, CharmMeta]:
+    charms = {}
+    for name, doc in load_yaml(EXTERNAL).items():
+        endpoints = {}
+        for role in ("provides", "requires", "peers"):
+            for endpoint, spec in (doc.get(role) or {}).items():
+                endpoints[endpoint] = Endpoint(
+                    endpoint, spec["interface"], role, spec.get("scope", "global"), True
+                )
+        charms[name] = CharmMeta(
+            name=name,
+            subordinate=bool(doc.get("subordinate")),
+            endpoints=endpoints,
+            options={option: {} for option in doc.get("options", [])},
+            required=list(doc.get("required", [])),
+        )
+    return charms
+
+
+def merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    """A bundle with an overlay applied, as `juju deploy --overlay` merges them."""
+    merged = copy.deepcopy(base)
+    for section in ("machines", "applications"):
+        for key, value in (overlay.get(section) or {}).items():
+            target = merged.setdefault(section, {}).setdefault(key, {})
+            for field_name, field_value in (value or {}).items():
+                if field_name == "options":
+                    target.setdefault("options", {}).update(field_value)
+                else:
+                    target[field_name] = field_value
+    merged["relations"] = list(base.get("relations") or []) + list(overlay.get("relations") or [])
+    return merged
+
+
+def config_model(charm_dir: Path):
+    """The pydantic config class of one of our charms (its ContrailCharm's `config_class`)."""
+    source = charm_dir / "src"
+    sys.path[:0] = [str(REPO / "lib"), str(source)]
+    try:
+        spec = importlib.util.spec_from_file_location(
+            f"{charm_dir.name.replace('-', '_')}_charm", source / "charm.py"
+        )
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        del sys.path[:2]
+    from contrail_common.base_charm import ContrailCharm
+
+    for value in vars(module).values():
+        if (
+            isinstance(value, type)
+            and issubclass(value, ContrailCharm)
+            and value is not ContrailCharm
+        ):
+            return value.config_class
+    raise LookupError(f"no ContrailCharm in {source / 'charm.py'}")

@@ -136,6 +136,18 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
     def publish(self, evaluation: Evaluation[ConfigT]) -> None:
         """Leader only: write what related applications need (gated by the cluster size)."""
 
+    def data_address(
+        self, config: ConfigT, address: str, problems: list[ops.StatusBase]
+    ) -> Optional[str]:
+        """This unit's data-plane address: from `data_network_option` if set, else `address`."""
+        if not self.data_network_option:
+            return address
+        return self._address(config, self.data_network_option, problems) or address
+
+    def active_notes(self, evaluation: Evaluation[ConfigT]) -> list[str]:
+        """Warnings that do not block but belong in the active message."""
+        return []
+
     def workload_checks(self, evaluation: Evaluation[ConfigT]) -> list[ops.StatusBase]:
         """Charm-specific health beyond container states (files in place, reachability).
 
@@ -258,10 +270,10 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
             problems.append(ops.WaitingStatus("waiting for the peer relation"))
             return None
         address = self._address(config, "control-network", problems)
-        data_address = address
-        if self.data_network_option:
-            data_address = self._address(config, self.data_network_option, problems) or address
-        if address is None or data_address is None:
+        if address is None:
+            return None
+        data_address = self.data_address(config, address, problems)
+        if data_address is None:
             return None
         if self.peer_endpoint is None:
             alone = [Member(unit=self.unit.name, address=address, data_address=data_address)]
@@ -411,6 +423,7 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         ready = "Unit is ready"
         if evaluation.config is not None and evaluation.config.unpinned:
             ready += f" (unpinned image tag {evaluation.config.image_tag})"
+        ready = "; ".join([ready, *(self.active_notes(evaluation) if evaluation.ready else [])])
         event.add_status(combine(statuses, active_message=ready))
 
     def _container_statuses(self, evaluation: Evaluation[ConfigT]) -> Sequence[ops.StatusBase]:

@@ -7,7 +7,7 @@ import logging
 import socket
 import subprocess
 from collections.abc import Sequence
-from typing import Any, Optional, cast
+from typing import Any, Optional
 
 import ops
 from vrouter import (
@@ -22,7 +22,6 @@ from vrouter import (
 from vrouter_host import (
     MEMORY_ERROR,
     MODULE_LOADERS,
-    VHOST,
     HugepageRequest,
     bridge_notes,
     dpdk_problems,
@@ -58,7 +57,6 @@ class ContrailAgentCharm(ContrailCharm[AgentConfig]):
     version_image = VERSION_IMAGE
     # An agent's data-plane address is its vhost0's: `_address` answers it for this name, so
     # the peers' member list carries every unit's vhost0 address (TSN_NODES in csn-mode).
-    data_network_option = VHOST
 
     def __init__(self, framework: ops.Framework) -> None:
         super().__init__(framework)
@@ -99,13 +97,11 @@ class ContrailAgentCharm(ContrailCharm[AgentConfig]):
 
     # -- addresses ---------------------------------------------------------------------------
 
-    def _address(
-        self, config: AgentConfig, option: str, problems: list[ops.StatusBase]
+    def data_address(
+        self, config: AgentConfig, address: str, problems: list[ops.StatusBase]
     ) -> Optional[str]:
-        if option == VHOST:
-            # None (no interface address found) makes the base use the unit's own address.
-            return self._vhost_address(config)
-        return super()._address(config, option, problems)
+        """vhost0's address once the vRouter runs (the TSN peers' address), else the unit's."""
+        return self._vhost_address(config) or address
 
     def _vhost_address(self, config: AgentConfig) -> Optional[str]:
         key = config.physical_interface
@@ -370,11 +366,6 @@ class ContrailAgentCharm(ContrailCharm[AgentConfig]):
             )
         return notes
 
-    def _on_collect_status(self, event: ops.CollectStatusEvent) -> None:
-        evaluation = self.evaluate()
-        notes = self.active_notes(evaluation) if evaluation.ready else []
-        super()._on_collect_status(cast(ops.CollectStatusEvent, _WithNotes(event, notes)))
-
     # -- reboot ----------------------------------------------------------------------------
 
     def _reboot_needed(self) -> tuple[bool, str]:
@@ -422,18 +413,6 @@ class ContrailAgentCharm(ContrailCharm[AgentConfig]):
     def _on_update_status(self, _event: ops.UpdateStatusEvent) -> None:
         # Nothing is pulled, started or written here; only a requested reboot is carried out.
         self._reboot_if_requested()
-
-
-class _WithNotes:
-    """Passes the base's status on, with the charm's warnings added to an active one."""
-
-    def __init__(self, event: ops.CollectStatusEvent, notes: list[str]) -> None:
-        self._event, self._notes = event, notes
-
-    def add_status(self, status: ops.StatusBase) -> None:
-        if status.name == "active" and self._notes:
-            status = ops.ActiveStatus("; ".join([status.message, *self._notes]))
-        self._event.add_status(status)
 
 
 if __name__ == "__main__":  # pragma: nocover

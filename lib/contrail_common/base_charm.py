@@ -175,6 +175,20 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
 
     # -- reading relations -------------------------------------------------------------------
 
+    def require_relation(
+        self, endpoint: str, problems: list[ops.StatusBase], remote: str = ""
+    ) -> Optional[ops.Relation]:
+        """The relation on `endpoint`, or a Blocked status saying how to create it."""
+        relation = self.model.get_relation(endpoint)
+        if relation is None:
+            problems.append(
+                ops.BlockedStatus(
+                    f"missing relation: {endpoint} "
+                    f"(juju integrate {self.app.name} {remote or endpoint})"
+                )
+            )
+        return relation
+
     def read_app_data(
         self, relation: ops.Relation, model: type[ModelT], problems: list[ops.StatusBase]
     ) -> Optional[ModelT]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import subprocess
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from ops import testing
@@ -98,3 +100,33 @@ def charm_fixtures(
         return testing.Context(charm)
 
     return engine, host, scratch_host, ctx
+
+
+def write_host_file(host: HostRoot, path: str, text: str = "") -> Path:
+    """Create a file of a fake host tree (e.g. /proc/modules), with its folders."""
+    target = host.path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+    return target
+
+
+class RecordingRunner:
+    """Stands in for subprocess.run: records argument lists and answers as told."""
+
+    def __init__(
+        self, returncode: int = 0, stderr: str = "", stdout: str = "", missing: bool = False
+    ) -> None:
+        self.calls: list[list[str]] = []
+        self.returncode, self.stderr, self.stdout, self.missing = (
+            returncode,
+            stderr,
+            stdout,
+            missing,
+        )
+
+    def __call__(self, argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        assert isinstance(argv, list) and "shell" not in kwargs, "argument lists only, no shell"
+        self.calls.append(argv)
+        if self.missing:
+            raise FileNotFoundError(argv[0])
+        return subprocess.CompletedProcess(argv, self.returncode, self.stdout, self.stderr)

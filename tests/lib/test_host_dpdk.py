@@ -15,6 +15,7 @@ from contrail_common.host import (
     parse_cpu_list,
 )
 from contrail_common.hostpaths import HostRoot
+from contrail_common.testing import write_host_file as write
 
 RELEASE = "6.8.0-48-generic"
 # ens3 carries the default route, ens4 (the DPDK NIC) only its own subnet.
@@ -25,13 +26,6 @@ ROUTE = (
     "ens4\t0010A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
 )
 MASKS = {"dpdk-coremask": "0xf", "dpdk-service-coremask": "", "dpdk-ctrl-thread-coremask": "4-5"}
-
-
-def write(host: HostRoot, path: str, text: str = "") -> Path:
-    target = host.path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text)
-    return target
 
 
 @pytest.fixture

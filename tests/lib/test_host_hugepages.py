@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -24,6 +22,8 @@ from contrail_common.host import (
 )
 from contrail_common.host.hugepages import default_hugepage_kb
 from contrail_common.hostpaths import HostRoot
+from contrail_common.testing import RecordingRunner as Runner
+from contrail_common.testing import write_host_file as write
 
 SYSCTL = "/etc/sysctl.d/60-contrail-hugepages.conf"
 GRUB = "/etc/default/grub.d/60-contrail-hugepages.cfg"
@@ -36,26 +36,6 @@ HugePages_Free:        0
 Hugepagesize:       2048 kB
 """
 CMDLINE = "BOOT_IMAGE=/vmlinuz-6.8.0-48-generic root=UUID=1234 ro console=ttyS0\n"
-
-
-def write(host: HostRoot, path: str, text: str = "") -> Path:
-    target = host.path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text)
-    return target
-
-
-class Runner:
-    def __init__(self, returncode: int = 0, stderr: str = "", missing: bool = False) -> None:
-        self.calls: list[list[str]] = []
-        self.returncode, self.stderr, self.missing = returncode, stderr, missing
-
-    def __call__(self, argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
-        assert isinstance(argv, list) and "shell" not in kwargs
-        self.calls.append(argv)
-        if self.missing:
-            raise FileNotFoundError(argv[0])
-        return subprocess.CompletedProcess(argv, self.returncode, "", self.stderr)
 
 
 @pytest.fixture

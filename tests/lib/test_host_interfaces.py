@@ -5,9 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import shutil
-import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,6 +19,8 @@ from contrail_common.host import (
     read_routes,
 )
 from contrail_common.hostpaths import HostRoot
+from contrail_common.testing import RecordingRunner as Runner
+from contrail_common.testing import write_host_file as write
 
 # As the kernel prints it (header padding and trailing blanks included): a default route via
 # 192.168.2.1 on br-ens3 (metric 100), a backup default via 10.0.0.254 on ens4 (metric 200),
@@ -47,26 +47,6 @@ VHOST0 = [
         ],
     }
 ]
-
-
-def write(host: HostRoot, path: str, text: str = "") -> Path:
-    target = host.path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text)
-    return target
-
-
-class Runner:
-    def __init__(self, stdout: str = "", returncode: int = 0, missing: bool = False) -> None:
-        self.calls: list[list[str]] = []
-        self.stdout, self.returncode, self.missing = stdout, returncode, missing
-
-    def __call__(self, argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
-        assert isinstance(argv, list) and "shell" not in kwargs
-        self.calls.append(argv)
-        if self.missing:
-            raise FileNotFoundError(argv[0])
-        return subprocess.CompletedProcess(argv, self.returncode, self.stdout, "")
 
 
 @pytest.fixture
@@ -117,21 +97,21 @@ def test_bridge_detection(host: HostRoot):
 
 def test_vhost0_address_prefers_ipv4(host: HostRoot):
     host.path("/sys/class/net/vhost0").mkdir()
-    runner = Runner(json.dumps(VHOST0))
+    runner = Runner(stdout=json.dumps(VHOST0))
     assert interface_address(host, "vhost0", runner) == "10.0.0.5"
     assert runner.calls == [["ip", "-json", "address", "show", "dev", "vhost0"]]
     only_v6 = [dict(VHOST0[0], addr_info=VHOST0[0]["addr_info"][:2])]
-    assert interface_address(host, "vhost0", Runner(json.dumps(only_v6))) == "2001:db8::5"
+    assert interface_address(host, "vhost0", Runner(stdout=json.dumps(only_v6))) == "2001:db8::5"
     no_global = [dict(VHOST0[0], addr_info=VHOST0[0]["addr_info"][:1])]
-    assert interface_address(host, "vhost0", Runner(json.dumps(no_global))) is None
+    assert interface_address(host, "vhost0", Runner(stdout=json.dumps(no_global))) is None
 
 
 def test_absent_vhost0_has_no_address(host: HostRoot):
-    runner = Runner(json.dumps(VHOST0))
+    runner = Runner(stdout=json.dumps(VHOST0))
     assert interface_address(host, "vhost0", runner) is None
     assert runner.calls == []  # not even asked: the device does not exist
     host.path("/sys/class/net/vhost0").mkdir()
-    assert interface_address(host, "vhost0", Runner("", returncode=1)) is None  # vanished
+    assert interface_address(host, "vhost0", Runner(stdout="", returncode=1)) is None  # vanished
 
 
 def test_ip_problems_are_host_errors(host: HostRoot):
@@ -139,7 +119,7 @@ def test_ip_problems_are_host_errors(host: HostRoot):
     with pytest.raises(CommandNotFoundError, match="ip not found"):
         interface_address(host, "vhost0", Runner(missing=True))
     with pytest.raises(CommandFailedError, match="ip printed no JSON"):
-        interface_address(host, "vhost0", Runner("1: vhost0: <BROADCAST> mtu 1500"))
+        interface_address(host, "vhost0", Runner(stdout="1: vhost0: <BROADCAST> mtu 1500"))
 
 
 def test_real_ip_on_loopback():

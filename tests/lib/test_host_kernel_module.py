@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -24,6 +22,8 @@ from contrail_common.host import (
     running_kernel,
 )
 from contrail_common.hostpaths import HostRoot
+from contrail_common.testing import RecordingRunner as Runner
+from contrail_common.testing import write_host_file as write
 
 OLD = "6.8.0-45-generic"
 NEW = "6.8.0-48-generic"
@@ -31,28 +31,6 @@ PROC_MODULES = (
     "vrouter 4718592 1 - Live 0x0000000000000000 (OE)\n"
     "vfio_pci 16384 0 - Live 0x0000000000000000\n"
 )
-
-
-def write(host: HostRoot, path: str, text: str = "") -> Path:
-    target = host.path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text)
-    return target
-
-
-class Runner:
-    """Records argument lists and answers like subprocess.run."""
-
-    def __init__(self, returncode: int = 0, stderr: str = "", missing: bool = False) -> None:
-        self.calls: list[list[str]] = []
-        self.returncode, self.stderr, self.missing = returncode, stderr, missing
-
-    def __call__(self, argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
-        assert isinstance(argv, list) and "shell" not in kwargs
-        self.calls.append(argv)
-        if self.missing:
-            raise FileNotFoundError(argv[0])
-        return subprocess.CompletedProcess(argv, self.returncode, "", self.stderr)
 
 
 @pytest.fixture

@@ -177,13 +177,8 @@ class ContrailAgentCharm(ContrailCharm[AgentConfig]):
     def _gather_controller(
         self, config: AgentConfig, inputs: AgentInputs, problems: list[ops.StatusBase]
     ) -> None:
-        relation = self.model.get_relation(CONTROLLER)
+        relation = self.require_relation(CONTROLLER, problems)
         if relation is None:
-            problems.append(
-                ops.BlockedStatus(
-                    f"missing relation: {CONTROLLER} (juju integrate {self.app.name} {CONTROLLER})"
-                )
-            )
             return
         reported = len(problems)
         data = self.read_app_data(relation, controller_schema.ProviderAppData, problems)

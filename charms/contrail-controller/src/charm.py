@@ -49,14 +49,8 @@ class ContrailControllerCharm(ContrailCharm[ControllerConfig]):
     ) -> tuple[ControllerInputs, list[ops.StatusBase]]:
         problems: list[ops.StatusBase] = []
         inputs = ControllerInputs(defaults_generation=int(self._stored.defaults_generation))
-        relation = self.model.get_relation(ANALYTICS)
-        if relation is None:
-            problems.append(
-                ops.BlockedStatus(
-                    f"missing relation: {ANALYTICS} (juju integrate {self.app.name} {ANALYTICS})"
-                )
-            )
-        else:
+        relation = self.require_relation(ANALYTICS, problems)
+        if relation is not None:
             data = self.read_app_data(relation, analytics_schema.ProviderAppData, problems)
             inputs.analytics_ips = [str(ip) for ip in (data.analytics_ips if data else [])]
             if not inputs.analytics_ips and relation.app is not None:

@@ -115,13 +115,8 @@ class ContrailKubernetesMasterCharm(ContrailCharm[MasterConfig]):
         return content.get("password", "")
 
     def _gather_controller(self, inputs: MasterInputs, problems: list[ops.StatusBase]) -> None:
-        relation = self.model.get_relation(CONTROLLER)
+        relation = self.require_relation(CONTROLLER, problems)
         if relation is None:
-            problems.append(
-                ops.BlockedStatus(
-                    f"missing relation: {CONTROLLER} (juju integrate {self.app.name} {CONTROLLER})"
-                )
-            )
             return
         reported = len(problems)
         data = self.read_app_data(relation, controller_schema.ProviderAppData, problems)

@@ -182,21 +182,17 @@ class ContainerdEngine(ContainerEngine):
             self._ctr("containers", "delete", cid, write=True, check=False)
             detail = result.stderr.strip().removeprefix("ctr: ")
             raise EngineError(f"cannot start container {cid}: {detail}")
+        # The restart labels go on only once our task runs: with them on the new container,
+        # the restart monitor could start a task of its own first and ours would fail.
+        restart = self._restart_labels(cid, spec)
+        if restart:
+            pairs = [f"{key}={value}" for key, value in sorted(restart.items())]
+            self._ctr("containers", "label", cid, *pairs, write=True)
 
     def _run_options(self, cid: str, spec: ContainerSpec, labels: dict[str, str]) -> list[str]:
-        """`ctr run` options: labels, restart, log file, env file, privileges, mounts."""
-        log_uri = f"file://{self.log_dir / (cid + '.log')}"
+        """`ctr run` options: labels, log file, env file, privileges, mounts."""
+        log_uri = self._log_uri(cid)
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        if spec.restart != RestartPolicy.NO:
-            if spec.restart == RestartPolicy.ON_FAILURE and not self.honours_restart_policy:
-                logger.warning(
-                    "containerd %s restarts %s after any exit: on-failure needs containerd 1.7",
-                    ".".join(map(str, self.server_version)),
-                    cid,
-                )
-            labels[RESTART_STATUS_LABEL] = "running"
-            labels[RESTART_POLICY_LABEL] = spec.restart.value
-            labels[RESTART_LOGURI_LABEL] = log_uri
         argv = ["run", "--detach", "--log-uri", log_uri]
         for key, value in sorted(labels.items()):
             argv += ["--label", f"{key}={value}"]
@@ -217,6 +213,25 @@ class ContainerdEngine(ContainerEngine):
             mode = "ro" if mount.read_only else "rw"
             argv += ["--mount", f"type=bind,src={source},dst={mount.target},options=rbind:{mode}"]
         return argv
+
+    def _log_uri(self, cid: str) -> str:
+        return f"file://{self.log_dir / (cid + '.log')}"
+
+    def _restart_labels(self, cid: str, spec: ContainerSpec) -> dict[str, str]:
+        """The restart monitor's labels for the spec's policy (none for `no`)."""
+        if spec.restart == RestartPolicy.NO:
+            return {}
+        if spec.restart == RestartPolicy.ON_FAILURE and not self.honours_restart_policy:
+            logger.warning(
+                "containerd %s restarts %s after any exit: on-failure needs containerd 1.7",
+                ".".join(map(str, self.server_version)),
+                cid,
+            )
+        return {
+            RESTART_STATUS_LABEL: "running",
+            RESTART_POLICY_LABEL: spec.restart.value,
+            RESTART_LOGURI_LABEL: self._log_uri(cid),
+        }
 
     def _process_args(self, spec: ContainerSpec) -> list[str]:
         """ctr takes the full argv; build it with Docker's entrypoint/command rules."""

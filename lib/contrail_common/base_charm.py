@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Optional, TypeVar
@@ -23,6 +24,7 @@ from .config import InvalidConfigError, WorkloadConfig
 from .containers import ApplyReport, ContainerEngine, EngineError, RegistryCredentials, make_engine
 from .databag import MalformedDatabagError, read_databag, write_databag
 from .hostpaths import HostRoot
+from .monitoring import nrpe
 from .network import IPAddress, host_addresses, pick_address
 from .rendering import write_env_file
 from .runtime import ensure_runtime
@@ -85,6 +87,9 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
     ports: ClassVar[tuple[int, ...]] = ()
     # Options whose value picks the data-plane address (controller only).
     data_network_option: ClassVar[Optional[str]] = None
+    # HTTP(S) endpoints Nagios checks on this unit's address (nrpe-external-master), besides
+    # one check per container.
+    http_checks: ClassVar[tuple[nrpe.HttpCheck, ...]] = ()
 
     # Where host files live; tests point it at a scratch tree.
     host: ClassVar[HostRoot] = HostRoot()
@@ -99,6 +104,7 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         super().__init__(framework)
         self._stored.set_default(deploy_error="", runtime="")
         self._evaluation: Optional[Evaluation[ConfigT]] = None
+        self._removing = False
         for event in (
             self.on.install,
             self.on.config_changed,
@@ -119,6 +125,14 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
                 relation_events.relation_broken,
             ):
                 framework.observe(event, self._on_change)
+        if nrpe.ENDPOINT in self.meta.relations:
+            nrpe_events = self.on[nrpe.ENDPOINT]
+            for event in (
+                nrpe_events.relation_joined,
+                nrpe_events.relation_changed,
+                nrpe_events.relation_broken,
+            ):
+                framework.observe(event, self._on_nrpe)
         framework.observe(self.on.collect_unit_status, self._on_collect_status)
         framework.observe(self.on.remove, self._on_remove)
         framework.observe(self.on.logs_action, self._on_logs_action)
@@ -172,6 +186,10 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
 
     def install_runtime(self, kind: str) -> str:
         return ensure_runtime(kind, self.host)
+
+    def nrpe_runner(self) -> nrpe.Runner:
+        """Runs `systemctl restart nagios-nrpe-server`."""
+        return subprocess.run
 
     # -- reading relations -------------------------------------------------------------------
 
@@ -353,9 +371,9 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
                 self.publish(evaluation)
         if evaluation.config is not None and evaluation.cluster is not None:
             self.publish_unit(evaluation)
-        if evaluation.ready:
-            return self._deploy(evaluation)
-        return None
+        report = self._deploy(evaluation) if evaluation.ready else None
+        self._update_nrpe()
+        return report
 
     def _lead(self, peer: ops.Relation) -> None:
         """Keep the ordered member list current and create cluster-wide facts once."""
@@ -417,6 +435,42 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
             if path.stem not in wanted:
                 path.unlink()
 
+    # -- monitoring ---------------------------------------------------------------------------
+
+    def _nrpe(self) -> Optional[nrpe.Nrpe]:
+        """This unit's Nagios side, for charms that offer nrpe-external-master."""
+        if nrpe.ENDPOINT not in self.meta.relations:
+            return None
+        return nrpe.Nrpe(self, self.project, self.host, self.nrpe_runner())
+
+    def _on_nrpe(self, _event: ops.RelationEvent) -> None:
+        self._update_nrpe()
+
+    def _update_nrpe(self, remove: bool = False) -> None:
+        """One check per expected container plus `http_checks`; none once unrelated.
+
+        While the unit is not ready its services are unknown: the checks stay as they were.
+        """
+        monitor = self._nrpe()
+        if monitor is None:
+            return
+        try:
+            if remove or not monitor.related:
+                monitor.remove()
+                return
+            evaluation = self.evaluate()
+            if not evaluation.ready:
+                return
+            config, cluster = evaluation.config, evaluation.cluster
+            assert config is not None and cluster is not None
+            containers = [s.name for s in self.expected_services()]
+            monitor.update(
+                config.nagios_context, config.nagios_servicegroups,
+                containers, self.http_checks, cluster.address,
+            )  # fmt: skip
+        except OSError as error:  # monitoring never fails the workload's hook
+            logger.error("could not update the nrpe checks: %s", error)
+
     # -- status -------------------------------------------------------------------------------
 
     def expected_services(self) -> list[Service]:
@@ -449,6 +503,12 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         except EngineError as error:
             return [ops.WaitingStatus(f"container engine: {error}")]
         one_shot = {s.name for s in services if s.one_shot}
+        monitor = None if self._removing else self._nrpe()
+        if monitor is not None:
+            try:
+                monitor.record(states, one_shot)
+            except OSError as error:
+                logger.warning("could not record container states for nrpe: %s", error)
         return container_problems(states, completed_ok=one_shot)
 
     # -- removal and actions -----------------------------------------------------------------
@@ -462,6 +522,8 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         except (InvalidConfigError, EngineError) as error:
             logger.warning("could not remove containers: %s", error)
         shutil.rmtree(self.env_dir, ignore_errors=True)
+        self._update_nrpe(remove=True)
+        self._removing = True  # the status pass that follows records nothing again
 
     def _on_logs_action(self, event: ops.ActionEvent) -> None:
         name = event.params.get("container", "")

@@ -7,7 +7,14 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, TypeVar, Union
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
 
 ConfigT = TypeVar("ConfigT", bound="CharmConfig")
 
@@ -137,6 +144,26 @@ def _check_no_newline(value: str) -> str:
 ProxyUrl = Annotated[str, AfterValidator(_check_proxy)]
 SingleLine = Annotated[str, AfterValidator(_check_no_newline)]
 
+# Nagios names end up in file names and object definitions: letters, digits, `.`, `_`, `-`.
+_NAGIOS_NAME = re.compile(r"^[A-Za-z0-9._-]*$")
+
+
+def _check_nagios_name(value: str) -> str:
+    if not _NAGIOS_NAME.match(value):
+        raise ValueError("must be letters, digits, '.', '_' or '-' only")
+    return value
+
+
+def _check_nagios_groups(value: str) -> str:
+    groups = [group.strip() for group in value.split(",") if group.strip()]
+    if any(not _NAGIOS_NAME.match(group) for group in groups):
+        raise ValueError("must be a comma list of names of letters, digits, '.', '_' or '-'")
+    return ",".join(groups)
+
+
+NagiosName = Annotated[str, AfterValidator(_check_nagios_name)]
+NagiosGroups = Annotated[str, AfterValidator(_check_nagios_groups)]
+
 
 class WorkloadConfig(CharmConfig):
     """Options every Contrail workload charm has: images, registry, runtime, logging, proxies."""
@@ -151,6 +178,10 @@ class WorkloadConfig(CharmConfig):
     http_proxy: ProxyUrl = ""
     https_proxy: ProxyUrl = ""
     no_proxy: SingleLine = ""
+    # nrpe-external-master: the Nagios host name prefix and the checks' service groups
+    # (empty: the context, as charmhelpers does). These options keep their underscore.
+    nagios_context: NagiosName = Field(default="juju", alias="nagios_context")
+    nagios_servicegroups: NagiosGroups = Field(default="", alias="nagios_servicegroups")
 
     @property
     def unpinned(self) -> bool:

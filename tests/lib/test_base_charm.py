@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from ops import testing
 
 sys.path.insert(0, str(Path(__file__).parent / "probe" / "src"))
@@ -22,7 +23,9 @@ from probe_charm import IMAGES, ProbeCharm
 
 from contrail_common.containers import RegistryCredentials
 from contrail_common.containers.memory_engine import MemoryRegistry
+from contrail_common.monitoring import nrpe
 from contrail_common.testing import (
+    RecordingRunner,
     app_data,
     charm_fixtures,
     encode,
@@ -290,3 +293,183 @@ def test_container_runtime_cannot_change_after_deploy(ctx, engine):
     assert engine.io.writes == writes
     back = dataclasses.replace(blocked, config={"image-tag": TAG, "container-runtime": "docker"})
     assert ctx.run(ctx.on.config_changed(), back).unit_status.name == "active"
+
+
+# -- nrpe-external-master ------------------------------------------------------------------------
+
+NRPE_CONF = "/etc/nagios/nrpe.d"
+NRPE_EXPORT = "/var/lib/nagios/export"
+STATE_FILE = f"/var/lib/contrail-charms/nagios/{PROJECT}.json"
+CHECKS = ["check_contrail_probe_node_init.cfg", "check_contrail_probe_probe_api.cfg"]
+
+
+@pytest.fixture
+def nrpe_runner(monkeypatch) -> RecordingRunner:
+    runner = RecordingRunner()
+    monkeypatch.setattr(ProbeCharm, "nrpe_runner", lambda self: runner)
+    return runner
+
+
+@pytest.fixture
+def nagios(host, nrpe_runner) -> RecordingRunner:
+    """A host where the nrpe subordinate installed nagios-nrpe-server and exports services."""
+    host.path(NRPE_CONF).mkdir(parents=True)
+    host.path(NRPE_EXPORT).mkdir(parents=True)
+    return nrpe_runner
+
+
+def nrpe_relation(**remote) -> testing.SubordinateRelation:
+    return testing.SubordinateRelation(
+        "nrpe-external-master", remote_app_name="nrpe", remote_unit_data=remote
+    )
+
+
+def names(host, folder: str) -> list[str]:
+    return sorted(p.name for p in host.path(folder).iterdir())
+
+
+def test_nrpe_joined_writes_one_check_per_container_and_publishes_monitors(ctx, host, nagios):
+    out = ctx.run(ctx.on.install(), state())
+    relation = nrpe_relation(nagios_hostname="juju-contrail-probe-0", nagios_host_context="juju")
+    out = ctx.run(ctx.on.relation_joined(relation, remote_unit=0), replace(out, relation))
+    assert names(host, NRPE_CONF) == CHECKS
+    assert names(host, NRPE_EXPORT) == [f"service__juju-contrail-probe-0_{c}" for c in CHECKS]
+    check = host.path(f"{NRPE_CONF}/check_contrail_probe_probe_api.cfg").read_text()
+    assert (
+        "command[check_contrail_probe_probe_api]=/usr/local/lib/nagios/plugins/"
+        f"check_contrail_container --state-file {STATE_FILE} --container probe-api\n"
+    ) in check
+    service = host.path(f"{NRPE_EXPORT}/service__juju-contrail-probe-0_{CHECKS[1]}").read_text()
+    assert "[contrail_probe_probe_api] container probe-api {juju:contrail-probe/0}" in service
+    assert nagios.calls == [["systemctl", "restart", "nagios-nrpe-server"]]
+    databag = out.get_relation(relation.id).local_unit_data
+    assert yaml.safe_load(databag["monitors"]) == {
+        "monitors": {
+            "remote": {
+                "nrpe": {
+                    "contrail_probe_node_init": {"command": "check_contrail_probe_node_init"},
+                    "contrail_probe_probe_api": {"command": "check_contrail_probe_probe_api"},
+                }
+            }
+        }
+    }
+    assert databag["primary"] == "True"
+    assert stat.S_IMODE(host.path(nrpe.PLUGIN_PATH).stat().st_mode) == 0o755
+
+
+def test_state_file_is_0644_and_holds_no_env_value_or_secret(ctx, engine, host, nagios):
+    login = RegistryCredentials("puller", "pa55-w0rd")
+    engine.registries["docker.io"] = MemoryRegistry(
+        images=engine.registries["docker.io"].images, credentials=login
+    )
+    secret = testing.Secret(tracked_content={"username": "puller", "password": "pa55-w0rd"})
+    config = {"image-tag": TAG, "registry-credentials": secret.id, "http-proxy": "http://p:3128"}
+    relation = nrpe_relation()
+    out = ctx.run(
+        ctx.on.config_changed(),
+        state(config=config, secrets=[secret], relations=[peer(), relation]),
+    )
+    assert out.unit_status.name == "active"
+    path = host.path(STATE_FILE)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    text = path.read_text()
+    for value in ("pa55-w0rd", "puller", "http://p:3128", "SYS_NOTICE", "10.0.0.10", TAG):
+        assert value not in text
+    record = json.loads(text)
+    assert set(record) == {"project", "recorded_at", "containers"}
+    assert record["containers"]["probe-api"] == {
+        "state": "running", "exit_code": None, "one_shot": False
+    }  # fmt: skip
+    assert record["containers"]["node-init"]["one_shot"] is True
+
+
+def test_update_status_records_states_but_never_rewrites_or_restarts(ctx, engine, host, nagios):
+    out = ctx.run(ctx.on.config_changed(), state(relations=[peer(), nrpe_relation()]))
+    assert len(nagios.calls) == 1
+    check = host.path(f"{NRPE_CONF}/{CHECKS[1]}")
+    written = check.stat().st_mtime_ns
+    engine.crash(PROJECT, "probe-api", exit_code=3)
+    out = ctx.run(ctx.on.update_status(), out)
+    out = ctx.run(ctx.on.config_changed(), out)  # an unchanged reconcile rewrites nothing either
+    assert len(nagios.calls) == 1
+    assert check.stat().st_mtime_ns == written
+    recorded = json.loads(host.path(STATE_FILE).read_text())["containers"]["probe-api"]
+    assert recorded == {"state": "exited", "exit_code": 3, "one_shot": False}
+
+
+def test_nagios_context_and_servicegroups_are_respected(ctx, host, nagios):
+    out = ctx.run(ctx.on.config_changed(), state(relations=[peer(), nrpe_relation()]))
+    assert names(host, NRPE_EXPORT) == [f"service__juju-contrail-probe-0_{c}" for c in CHECKS]
+    config = {"image-tag": TAG, "nagios_context": "site1", "nagios_servicegroups": "sdn, tf"}
+    ctx.run(ctx.on.config_changed(), replace(out, config=config))
+    assert names(host, NRPE_EXPORT) == [f"service__site1-contrail-probe-0_{c}" for c in CHECKS]
+    service = host.path(f"{NRPE_EXPORT}/service__site1-contrail-probe-0_{CHECKS[0]}").read_text()
+    assert "    host_name                       site1-contrail-probe-0\n" in service
+    assert "    servicegroups                   sdn,tf\n" in service
+    assert "# servicegroups: sdn,tf\n" in host.path(f"{NRPE_CONF}/{CHECKS[0]}").read_text()
+    assert len(nagios.calls) == 2
+
+
+def test_invalid_nagios_context_blocks_naming_the_option(ctx, nagios):
+    config = {"image-tag": TAG, "nagios_context": "a/b"}
+    out = ctx.run(ctx.on.config_changed(), state(config=config))
+    assert out.unit_status.message.startswith("invalid config: nagios_context: must be")
+
+
+def test_nrpe_broken_removes_every_file_of_the_unit(ctx, host, nagios):
+    relation = nrpe_relation()
+    out = ctx.run(ctx.on.config_changed(), state(relations=[peer(), relation]))
+    assert host.path(STATE_FILE).exists()
+    out = ctx.run(ctx.on.relation_broken(out.get_relation(relation.id)), out)
+    assert names(host, NRPE_CONF) == [] and names(host, NRPE_EXPORT) == []
+    assert not host.path(STATE_FILE).exists()
+    assert not host.path(nrpe.PLUGIN_PATH).exists()
+    assert len(nagios.calls) == 2
+    assert out.unit_status.name == "active"
+
+
+def test_remove_deletes_the_checks(ctx, host, nagios):
+    out = ctx.run(ctx.on.config_changed(), state(relations=[peer(), nrpe_relation()]))
+    ctx.run(ctx.on.remove(), out)
+    assert names(host, NRPE_CONF) == [] and names(host, NRPE_EXPORT) == []
+    assert not host.path(STATE_FILE).exists()
+
+
+def test_checks_wait_for_a_ready_unit_and_for_nrpe_itself(ctx, host, nrpe_runner):
+    relation = nrpe_relation()
+    out = ctx.run(ctx.on.relation_joined(relation, remote_unit=0), state(config={}, relations=[peer(), relation]))  # fmt: skip
+    assert out.unit_status.name == "blocked"
+    out = ctx.run(ctx.on.config_changed(), replace(out, config={"image-tag": TAG}))
+    assert out.unit_status.name == "active"
+    assert not host.path(NRPE_CONF).exists(), "nrpe not installed yet: nothing written"
+    assert "monitors" not in out.get_relation(relation.id).local_unit_data
+    assert nrpe_runner.calls == []
+    host.path(NRPE_CONF).mkdir(parents=True)  # nrpe installed, then tells its host name
+    changed = testing.SubordinateRelation(
+        "nrpe-external-master",
+        id=relation.id,
+        remote_app_name="nrpe",
+        remote_unit_data={"nagios_hostname": "juju-contrail-probe-0"},
+    )
+    out = replace(out, changed)
+    out = ctx.run(ctx.on.relation_changed(out.get_relation(relation.id)), out)
+    assert names(host, NRPE_CONF) == CHECKS
+    assert "monitors" in out.get_relation(relation.id).local_unit_data
+    assert len(nrpe_runner.calls) == 1
+
+
+def test_without_the_relation_nothing_is_written(ctx, host, nagios):
+    out = ctx.run(ctx.on.install(), state())
+    ctx.run(ctx.on.update_status(), out)
+    assert names(host, NRPE_CONF) == [] and names(host, NRPE_EXPORT) == []
+    assert not host.path("/var/lib/contrail-charms").exists()
+    assert not host.path(nrpe.PLUGIN_PATH).exists()
+    assert nagios.calls == []
+
+
+def replace(out: testing.State, relation=None, **fields) -> testing.State:
+    """`out` with one relation added or replaced (same id) and other fields changed."""
+    if relation is not None:
+        kept = [r for r in out.relations if r.id != relation.id]
+        fields["relations"] = [*kept, relation]
+    return dataclasses.replace(out, **fields)

@@ -553,6 +553,7 @@ class _placed:
             "host_addresses",
             "run_host_command",
             "probe",
+            "nrpe_runner",
         )
         self.saved = {
             name: self.charm.__dict__.get(name) for name in names if hasattr(self.charm, name)
@@ -566,6 +567,9 @@ class _placed:
             self.charm.run_host_command = lambda _self, argv, **kwargs: (
                 subprocess.CompletedProcess(list(argv), 1, "", "not run in a rehearsal")
             )
+        if "nrpe_runner" in self.saved:
+            # Nothing is restarted on the rehearsal's host.
+            self.charm.nrpe_runner = lambda _self: _not_run
         if "probe" in self.saved:
             # The underlay (nested mode) is not rehearsed: its link-local service answers.
             self.charm.probe = lambda _self, address, port: True
@@ -576,3 +580,7 @@ class _placed:
                 delattr(self.charm, name)
             else:
                 setattr(self.charm, name, value)
+
+
+def _not_run(argv, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.CompletedProcess(list(argv), 0, "", "")

@@ -8,6 +8,7 @@ from analytics import PORTS, VERSION_IMAGE, AnalyticsConfig, AnalyticsInputs, se
 
 from contrail_common.base_charm import Cluster, ContrailCharm, Evaluation
 from contrail_common.databag import write_databag
+from contrail_common.monitoring.nrpe import HttpCheck
 from contrail_common.services import Service
 from contrail_interfaces import contrail_analytics_v0 as analytics_schema
 from contrail_interfaces import contrail_analyticsdb_v0 as analyticsdb_schema
@@ -22,6 +23,7 @@ class ContrailAnalyticsCharm(ContrailCharm[AnalyticsConfig]):
     node_role = "analytics"
     version_image = VERSION_IMAGE
     ports = PORTS
+    http_checks = (HttpCheck("api", 8081),)
 
     def gather(
         self, config: AnalyticsConfig, cluster: Cluster

@@ -18,6 +18,7 @@ from controller import (
 from contrail_common.base_charm import Cluster, ContrailCharm, Evaluation
 from contrail_common.cluster import PeerAppData
 from contrail_common.databag import write_databag
+from contrail_common.monitoring.nrpe import HttpCheck
 from contrail_common.services import Service
 from contrail_interfaces import contrail_analytics_v0 as analytics_schema
 from contrail_interfaces import contrail_analyticsdb_v0 as analyticsdb_schema
@@ -35,6 +36,8 @@ class ContrailControllerCharm(ContrailCharm[ControllerConfig]):
     version_image = VERSION_IMAGE
     ports = PORTS
     data_network_option = "data-network"
+    # The web UI always speaks HTTPS; the config API follows the charm's TLS (off today).
+    http_checks = (HttpCheck("api", 8082), HttpCheck("webui", 8143, tls=True))
 
     def __init__(self, framework: ops.Framework) -> None:
         super().__init__(framework)

@@ -1,0 +1,1 @@
+"""Monitoring integrations shared by every Contrail charm (`nrpe` for legacy Nagios)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Optional, TypeVar
 
@@ -218,6 +218,27 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         except MalformedDatabagError as error:
             problems.append(ops.BlockedStatus(f"{error}: fix or upgrade {relation.app.name}"))
             return None
+
+    def read_published(
+        self,
+        relation: ops.Relation,
+        model: type[ModelT],
+        problems: list[ops.StatusBase],
+        published: Callable[[ModelT], object],
+    ) -> Optional[ModelT]:
+        """A remote application's databag once `published(data)` holds; until then Waiting
+        naming the application, and Blocked (by read_app_data) when it is malformed."""
+        reported = len(problems)
+        data = self.read_app_data(relation, model, problems)
+        if len(problems) > reported:
+            return None
+        if data is None or not published(data):
+            if relation.app is not None:
+                problems.append(
+                    ops.WaitingStatus(f"waiting for {relation.app.name} to publish its addresses")
+                )
+            return None
+        return data
 
     def peer_app_data(self) -> PeerAppData:
         """What the leader keeps on the peer relation (empty until it first writes)."""

@@ -180,14 +180,12 @@ class ContrailAgentCharm(ContrailCharm[AgentConfig]):
         relation = self.require_relation(CONTROLLER, problems)
         if relation is None:
             return
-        reported = len(problems)
-        data = self.read_app_data(relation, controller_schema.ProviderAppData, problems)
-        if len(problems) > reported:  # malformed: already reported
+        data = self.read_published(
+            relation, controller_schema.ProviderAppData, problems, lambda d: d.controller_ips
+        )
+        if data is None:
             return
         name = relation.app.name if relation.app is not None else CONTROLLER
-        if data is None or not data.controller_ips:
-            problems.append(ops.WaitingStatus(f"waiting for {name} to publish its addresses"))
-            return
         inputs.controller_ips = [str(ip) for ip in data.controller_ips]
         inputs.controller_data_ips = [str(ip) for ip in data.controller_data_ips]
         inputs.analytics_ips = [str(ip) for ip in data.analytics_ips]

@@ -118,15 +118,10 @@ class ContrailKubernetesMasterCharm(ContrailCharm[MasterConfig]):
         relation = self.require_relation(CONTROLLER, problems)
         if relation is None:
             return
-        reported = len(problems)
-        data = self.read_app_data(relation, controller_schema.ProviderAppData, problems)
-        if len(problems) > reported:  # malformed: already reported
-            return
-        if data is None or not data.controller_ips:
-            if relation.app is not None:
-                problems.append(
-                    ops.WaitingStatus(f"waiting for {relation.app.name} to publish its addresses")
-                )
+        data = self.read_published(
+            relation, controller_schema.ProviderAppData, problems, lambda d: d.controller_ips
+        )
+        if data is None:
             return
         inputs.controller_ips = [str(ip) for ip in data.controller_ips]
         inputs.controller_data_ips = [str(ip) for ip in data.controller_data_ips]

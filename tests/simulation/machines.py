@@ -12,6 +12,7 @@ from typing import Optional
 from contrail_common.containers.images import split_reference
 from contrail_common.containers.memory_engine import MemoryEngine
 from contrail_common.hostpaths import HostRoot
+from contrail_common.testing import write_host_file
 
 KERNEL = "6.8.0-45-generic"
 K8S_MACHINE_APPS = ("kubernetes-control-plane", "kubernetes-worker")
@@ -40,10 +41,7 @@ class Machine:
         return HostRoot(self.root)
 
     def write(self, path: str, text: str = "") -> Path:
-        target = self.host.path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-        return target
+        return write_host_file(self.host, path, text)
 
     def prepare(self, kubeconfig: Optional[str]) -> None:
         """The facts of a freshly booted Ubuntu machine, plus what Charmed Kubernetes put there."""

@@ -39,24 +39,20 @@ class ContrailAnalyticsCharm(ContrailCharm[AnalyticsConfig]):
                 )
             )
         else:
-            data = self.read_app_data(relation, analytics_schema.RequirerAppData, problems)
-            if data is not None and data.controller_ips:
+            data = self.read_published(
+                relation, analytics_schema.RequirerAppData, problems, lambda d: d.controller_ips
+            )
+            if data is not None:
                 inputs.controller_ips = [str(ip) for ip in data.controller_ips]
                 inputs.controller_data_ips = [str(ip) for ip in data.controller_data_ips]
                 inputs.auth_mode = data.auth_mode or "rbac"
                 inputs.orchestrator = data.cloud_orchestrator or ""
-            elif relation.app is not None:
-                problems.append(
-                    ops.WaitingStatus(f"waiting for {relation.app.name} to publish its addresses")
-                )
         for db in self.model.relations[ANALYTICSDB]:
-            db_data = self.read_app_data(db, analyticsdb_schema.ProviderAppData, problems)
-            if db_data is not None and db_data.analyticsdb_ips:
+            db_data = self.read_published(
+                db, analyticsdb_schema.ProviderAppData, problems, lambda d: d.analyticsdb_ips
+            )
+            if db_data is not None:
                 inputs.analyticsdb_ips = [str(ip) for ip in db_data.analyticsdb_ips]
-            elif db.app is not None:
-                problems.append(
-                    ops.WaitingStatus(f"waiting for {db.app.name} to publish its addresses")
-                )
         return inputs, problems
 
     def services(

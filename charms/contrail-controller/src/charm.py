@@ -54,20 +54,17 @@ class ContrailControllerCharm(ContrailCharm[ControllerConfig]):
         inputs = ControllerInputs(defaults_generation=int(self._stored.defaults_generation))
         relation = self.require_relation(ANALYTICS, problems)
         if relation is not None:
-            data = self.read_app_data(relation, analytics_schema.ProviderAppData, problems)
-            inputs.analytics_ips = [str(ip) for ip in (data.analytics_ips if data else [])]
-            if not inputs.analytics_ips and relation.app is not None:
-                problems.append(
-                    ops.WaitingStatus(f"waiting for {relation.app.name} to publish its addresses")
-                )
+            data = self.read_published(
+                relation, analytics_schema.ProviderAppData, problems, lambda d: d.analytics_ips
+            )
+            if data is not None:
+                inputs.analytics_ips = [str(ip) for ip in data.analytics_ips]
         for relation in self.model.relations[ANALYTICSDB]:
-            data = self.read_app_data(relation, analyticsdb_schema.ProviderAppData, problems)
-            if data and data.analyticsdb_ips:
-                inputs.analyticsdb_ips = [str(ip) for ip in data.analyticsdb_ips]
-            elif relation.app is not None:
-                problems.append(
-                    ops.WaitingStatus(f"waiting for {relation.app.name} to publish its addresses")
-                )
+            db_data = self.read_published(
+                relation, analyticsdb_schema.ProviderAppData, problems, lambda d: d.analyticsdb_ips
+            )
+            if db_data is not None:
+                inputs.analyticsdb_ips = [str(ip) for ip in db_data.analyticsdb_ips]
         self._gather_orchestrators(inputs, problems)
         inputs.erlang_cookie = self._erlang_cookie(problems)
         return inputs, problems

@@ -15,7 +15,7 @@ from vrouter import AgentConfig, AgentInputs, services
 
 from contrail_common.base_charm import Cluster
 from contrail_common.hostpaths import HostRoot
-from contrail_common.testing import encode, read_env_file
+from contrail_common.testing import encode, read_env_file, write_host_file
 
 TAG = "2011.L3"
 VERSION = "2011.L3-build42"
@@ -75,10 +75,7 @@ class FakeMachine:
         return self.host.path(host_path)
 
     def write(self, host_path: str, text: str = "") -> Path:
-        target = self.path(host_path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-        return target
+        return write_host_file(self.host, host_path, text)
 
     def read(self, host_path: str) -> str:
         return self.path(host_path).read_text()

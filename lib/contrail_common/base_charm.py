@@ -24,7 +24,8 @@ from .config import InvalidConfigError, WorkloadConfig
 from .containers import ApplyReport, ContainerEngine, EngineError, RegistryCredentials, make_engine
 from .databag import MalformedDatabagError, read_databag, write_databag
 from .hostpaths import HostRoot
-from .monitoring import nrpe
+from .monitoring import cos, nrpe
+from .monitoring.states import record_container_states, remove_container_states
 from .network import IPAddress, host_addresses, pick_address
 from .rendering import write_env_file
 from .runtime import ensure_runtime
@@ -90,6 +91,10 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
     # HTTP(S) endpoints Nagios checks on this unit's address (nrpe-external-master), besides
     # one check per container.
     http_checks: ClassVar[tuple[nrpe.HttpCheck, ...]] = ()
+    # cos-agent: the 127.0.0.1 port of the unit's metrics exporter (one per charm, so units of
+    # several Contrail charms can share a machine) and the introspect ports it reads peers from.
+    metrics_port: ClassVar[int]
+    introspects: ClassVar[tuple[cos.IntrospectPort, ...]] = ()
 
     # Where host files live; tests point it at a scratch tree.
     host: ClassVar[HostRoot] = HostRoot()
@@ -97,12 +102,13 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
     # Why StoredState: a failed pull or engine call is not derivable without retrying it, and
     # update-status must not retry; its message is kept until the next reconcile succeeds.
     # The runtime the containers were created on is kept too: finding it again would mean
-    # querying every engine, and it must not change under running containers.
+    # querying every engine, and it must not change under running containers. A failure to
+    # run the metrics exporter is kept so that update-status can show and retry it.
     _stored = ops.StoredState()
 
     def __init__(self, framework: ops.Framework) -> None:
         super().__init__(framework)
-        self._stored.set_default(deploy_error="", runtime="")
+        self._stored.set_default(deploy_error="", runtime="", monitoring_error="")
         self._evaluation: Optional[Evaluation[ConfigT]] = None
         self._removing = False
         for event in (
@@ -114,7 +120,7 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         ):
             framework.observe(event, self._on_change)
         for endpoint in self.meta.relations:
-            if endpoint in ("nrpe-external-master", "cos-agent"):
+            if endpoint in (nrpe.ENDPOINT, cos.ENDPOINT):
                 continue
             relation_events = self.on[endpoint]
             for event in (
@@ -125,14 +131,17 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
                 relation_events.relation_broken,
             ):
                 framework.observe(event, self._on_change)
-        if nrpe.ENDPOINT in self.meta.relations:
-            nrpe_events = self.on[nrpe.ENDPOINT]
+        for endpoint in (nrpe.ENDPOINT, cos.ENDPOINT):
+            if endpoint not in self.meta.relations:
+                continue
+            monitor_events = self.on[endpoint]
             for event in (
-                nrpe_events.relation_joined,
-                nrpe_events.relation_changed,
-                nrpe_events.relation_broken,
+                monitor_events.relation_joined,
+                monitor_events.relation_changed,
+                monitor_events.relation_broken,
             ):
-                framework.observe(event, self._on_nrpe)
+                framework.observe(event, self._on_monitor_relation)
+        framework.observe(self.on.update_status, self._on_update_status)
         framework.observe(self.on.collect_unit_status, self._on_collect_status)
         framework.observe(self.on.remove, self._on_remove)
         framework.observe(self.on.logs_action, self._on_logs_action)
@@ -187,9 +196,22 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
     def install_runtime(self, kind: str) -> str:
         return ensure_runtime(kind, self.host)
 
-    def nrpe_runner(self) -> nrpe.Runner:
-        """Runs `systemctl restart nagios-nrpe-server`."""
+    def systemctl_runner(self) -> nrpe.Runner:
+        """Runs `systemctl` (nagios-nrpe-server restarts, the metrics exporter's service)."""
         return subprocess.run
+
+    def install_packages(self, names: Sequence[str]) -> None:
+        """Install Ubuntu packages (the metrics exporter's python3-prometheus-client)."""
+        from charmlibs import apt  # imported here: only units related to cos-agent need it
+
+        try:
+            apt.update()
+            apt.add_package(list(names))
+        except (apt.Error, apt.PackageError, apt.PackageNotFoundError) as error:
+            raise cos.ExporterError(
+                f"could not install {', '.join(names)}: {error} (check the machine's apt "
+                "sources and proxy)"
+            ) from error
 
     # -- reading relations -------------------------------------------------------------------
 
@@ -393,7 +415,7 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         if evaluation.config is not None and evaluation.cluster is not None:
             self.publish_unit(evaluation)
         report = self._deploy(evaluation) if evaluation.ready else None
-        self._update_nrpe()
+        self._update_monitoring()
         return report
 
     def _lead(self, peer: ops.Relation) -> None:
@@ -462,10 +484,33 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         """This unit's Nagios side, for charms that offer nrpe-external-master."""
         if nrpe.ENDPOINT not in self.meta.relations:
             return None
-        return nrpe.Nrpe(self, self.project, self.host, self.nrpe_runner())
+        return nrpe.Nrpe(self, self.project, self.host, self.systemctl_runner())
 
-    def _on_nrpe(self, _event: ops.RelationEvent) -> None:
-        self._update_nrpe()
+    def _cos(self) -> Optional[cos.CosAgent]:
+        """This unit's COS side, for charms that offer cos-agent."""
+        if cos.ENDPOINT not in self.meta.relations:
+            return None
+        runner = self.systemctl_runner()
+        return cos.CosAgent(self, self.project, self.host, self.metrics_port, runner)
+
+    @property
+    def _monitored(self) -> bool:
+        """Whether a monitor (Nagios or COS) reads this unit's recorded container states."""
+        monitors = (self._nrpe(), self._cos())
+        return any(monitor is not None and monitor.related for monitor in monitors)
+
+    def _on_monitor_relation(self, _event: ops.RelationEvent) -> None:
+        self._update_monitoring()
+
+    def _on_update_status(self, _event: ops.UpdateStatusEvent) -> None:
+        if self._stored.monitoring_error:  # retried here: nothing else may change meanwhile
+            self._update_cos()
+
+    def _update_monitoring(self, remove: bool = False) -> None:
+        self._update_nrpe(remove)
+        self._update_cos(remove)
+        if remove or not self._monitored:
+            remove_container_states(self.host, self.project)
 
     def _update_nrpe(self, remove: bool = False) -> None:
         """One check per expected container plus `http_checks`; none once unrelated.
@@ -492,6 +537,29 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         except OSError as error:  # monitoring never fails the workload's hook
             logger.error("could not update the nrpe checks: %s", error)
 
+    def _update_cos(self, remove: bool = False) -> None:
+        """The exporter running and the cos-agent data published; both gone once unrelated.
+
+        The exporter starts before the unit is ready (it then reports no container states), on
+        the unit's address once that is known.
+        """
+        monitor = self._cos()
+        if monitor is None:
+            return
+        try:
+            if remove or not monitor.related:
+                monitor.remove()
+                self._stored.monitoring_error = ""
+                return
+            cluster = self.evaluate().cluster
+            if cluster is None:
+                return
+            monitor.update(cluster.address, self.introspects, self.install_packages)
+            self._stored.monitoring_error = ""
+        except (cos.ExporterError, OSError) as error:  # never fails the workload's hook
+            logger.error("could not run the metrics exporter: %s", error)
+            self._stored.monitoring_error = f"cos-agent: {error}"
+
     # -- status -------------------------------------------------------------------------------
 
     def expected_services(self) -> list[Service]:
@@ -504,6 +572,8 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
     def _on_collect_status(self, event: ops.CollectStatusEvent) -> None:
         evaluation = self.evaluate()
         statuses: list[ops.StatusBase] = list(evaluation.problems)
+        if self._stored.monitoring_error:
+            statuses.append(ops.BlockedStatus(str(self._stored.monitoring_error)))
         if self._stored.deploy_error:
             statuses.append(ops.BlockedStatus(str(self._stored.deploy_error)))
         elif evaluation.ready:
@@ -524,12 +594,11 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         except EngineError as error:
             return [ops.WaitingStatus(f"container engine: {error}")]
         one_shot = {s.name for s in services if s.one_shot}
-        monitor = None if self._removing else self._nrpe()
-        if monitor is not None:
+        if not self._removing and self._monitored:
             try:
-                monitor.record(states, one_shot)
+                record_container_states(self.host, self.project, states, one_shot)
             except OSError as error:
-                logger.warning("could not record container states for nrpe: %s", error)
+                logger.warning("could not record container states for the monitors: %s", error)
         return container_problems(states, completed_ok=one_shot)
 
     # -- removal and actions -----------------------------------------------------------------
@@ -543,7 +612,7 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         except (InvalidConfigError, EngineError) as error:
             logger.warning("could not remove containers: %s", error)
         shutil.rmtree(self.env_dir, ignore_errors=True)
-        self._update_nrpe(remove=True)
+        self._update_monitoring(remove=True)
         self._removing = True  # the status pass that follows records nothing again
 
     def _on_logs_action(self, event: ops.ActionEvent) -> None:

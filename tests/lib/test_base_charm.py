@@ -299,23 +299,23 @@ def test_container_runtime_cannot_change_after_deploy(ctx, engine):
 
 NRPE_CONF = "/etc/nagios/nrpe.d"
 NRPE_EXPORT = "/var/lib/nagios/export"
-STATE_FILE = f"/var/lib/contrail-charms/nagios/{PROJECT}.json"
+STATE_FILE = f"/var/lib/contrail-charms/container-states/{PROJECT}.json"
 CHECKS = ["check_contrail_probe_node_init.cfg", "check_contrail_probe_probe_api.cfg"]
 
 
 @pytest.fixture
-def nrpe_runner(monkeypatch) -> RecordingRunner:
+def systemctl_runner(monkeypatch) -> RecordingRunner:
     runner = RecordingRunner()
-    monkeypatch.setattr(ProbeCharm, "nrpe_runner", lambda self: runner)
+    monkeypatch.setattr(ProbeCharm, "systemctl_runner", lambda self: runner)
     return runner
 
 
 @pytest.fixture
-def nagios(host, nrpe_runner) -> RecordingRunner:
+def nagios(host, systemctl_runner) -> RecordingRunner:
     """A host where the nrpe subordinate installed nagios-nrpe-server and exports services."""
     host.path(NRPE_CONF).mkdir(parents=True)
     host.path(NRPE_EXPORT).mkdir(parents=True)
-    return nrpe_runner
+    return systemctl_runner
 
 
 def nrpe_relation(**remote) -> testing.SubordinateRelation:
@@ -435,7 +435,7 @@ def test_remove_deletes_the_checks(ctx, host, nagios):
     assert not host.path(STATE_FILE).exists()
 
 
-def test_checks_wait_for_a_ready_unit_and_for_nrpe_itself(ctx, host, nrpe_runner):
+def test_checks_wait_for_a_ready_unit_and_for_nrpe_itself(ctx, host, systemctl_runner):
     relation = nrpe_relation()
     out = ctx.run(ctx.on.relation_joined(relation, remote_unit=0), state(config={}, relations=[peer(), relation]))  # fmt: skip
     assert out.unit_status.name == "blocked"
@@ -443,7 +443,7 @@ def test_checks_wait_for_a_ready_unit_and_for_nrpe_itself(ctx, host, nrpe_runner
     assert out.unit_status.name == "active"
     assert not host.path(NRPE_CONF).exists(), "nrpe not installed yet: nothing written"
     assert "monitors" not in out.get_relation(relation.id).local_unit_data
-    assert nrpe_runner.calls == []
+    assert systemctl_runner.calls == []
     host.path(NRPE_CONF).mkdir(parents=True)  # nrpe installed, then tells its host name
     changed = testing.SubordinateRelation(
         "nrpe-external-master",
@@ -455,7 +455,7 @@ def test_checks_wait_for_a_ready_unit_and_for_nrpe_itself(ctx, host, nrpe_runner
     out = ctx.run(ctx.on.relation_changed(out.get_relation(relation.id)), out)
     assert names(host, NRPE_CONF) == CHECKS
     assert "monitors" in out.get_relation(relation.id).local_unit_data
-    assert len(nrpe_runner.calls) == 1
+    assert len(systemctl_runner.calls) == 1
 
 
 def test_without_the_relation_nothing_is_written(ctx, host, nagios):

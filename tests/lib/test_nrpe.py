@@ -13,7 +13,7 @@ import yaml
 from contrail_common.containers import ContainerState, ContainerStatus
 from contrail_common.hostpaths import HostRoot
 from contrail_common.monitoring import check_contrail_container as plugin
-from contrail_common.monitoring import nrpe
+from contrail_common.monitoring import nrpe, states
 from contrail_common.testing import RecordingRunner, write_host_file
 
 OWNER = "contrail-controller/0"
@@ -91,7 +91,7 @@ def test_container_check_runs_the_plugin_on_the_state_file():
     assert check.argv == (
         "/usr/local/lib/nagios/plugins/check_contrail_container",
         "--state-file",
-        "/var/lib/contrail-charms/nagios/contrail-controller-0.json",
+        "/var/lib/contrail-charms/container-states/contrail-controller-0.json",
         "--container",
         "config-api",
     )
@@ -126,7 +126,7 @@ def test_check_file_and_service_definition_contents():
         "# Modifying it will affect nagios monitoring and alerting\n"
         "# servicegroups: juju\n"
         "command[check_contrail_controller_control]=/usr/local/lib/nagios/plugins/"
-        "check_contrail_container --state-file /var/lib/contrail-charms/nagios/"
+        "check_contrail_container --state-file /var/lib/contrail-charms/container-states/"
         "contrail-controller-0.json --container control\n"
     )
     service = nrpe.service_definition(check, NAGIOS, OWNER)
@@ -264,8 +264,8 @@ STATES = {
 
 def test_state_file_is_world_readable_with_names_states_and_codes_only(tmp_path):
     host = HostRoot(tmp_path)
-    path = nrpe.record_container_states(host, PROJECT, STATES, {"node-init"}, now=1000.0)
-    assert path == host.path(f"/var/lib/contrail-charms/nagios/{PROJECT}.json")
+    path = states.record_container_states(host, PROJECT, STATES, {"node-init"}, now=1000.0)
+    assert path == host.path(f"/var/lib/contrail-charms/container-states/{PROJECT}.json")
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o755
     assert stat.S_IMODE(path.parent.parent.stat().st_mode) == 0o755
@@ -278,7 +278,7 @@ def test_state_file_is_world_readable_with_names_states_and_codes_only(tmp_path)
             "node-init": {"state": "exited", "exit_code": 0, "one_shot": True},
         },
     }
-    nrpe.remove_container_states(host, PROJECT)
+    states.remove_container_states(host, PROJECT)
     assert not path.exists()
 
 
@@ -326,16 +326,16 @@ def test_plugin_main_prints_one_line_and_returns_the_code(tmp_path, capsys):
     path.write_text("{not json")
     assert plugin.main(["--state-file", str(path), "--container", "x"]) == 3
     assert capsys.readouterr().out.startswith(f"UNKNOWN: cannot read {path}")
-    nrpe.record_container_states(HostRoot(tmp_path), "p", STATES)
-    state = str(tmp_path / "var/lib/contrail-charms/nagios/p.json")
+    states.record_container_states(HostRoot(tmp_path), "p", STATES)
+    state = str(tmp_path / "var/lib/contrail-charms/container-states/p.json")
     assert plugin.main(["--state-file", state, "--container", "control"]) == 0
     assert capsys.readouterr().out == "OK: control running\n"
     assert plugin.main(["--bogus"]) == 3
 
 
 def test_plugin_runs_as_a_standalone_script(tmp_path):
-    nrpe.record_container_states(HostRoot(tmp_path), "p", STATES)
-    state = tmp_path / "var/lib/contrail-charms/nagios/p.json"
+    states.record_container_states(HostRoot(tmp_path), "p", STATES)
+    state = tmp_path / "var/lib/contrail-charms/container-states/p.json"
     result = subprocess.run(
         [sys.executable, "-I", str(nrpe.PLUGIN_SOURCE), "--state-file", str(state),
          "--container", "api"],

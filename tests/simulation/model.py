@@ -553,7 +553,8 @@ class _placed:
             "host_addresses",
             "run_host_command",
             "probe",
-            "nrpe_runner",
+            "systemctl_runner",
+            "install_packages",
         )
         self.saved = {
             name: self.charm.__dict__.get(name) for name in names if hasattr(self.charm, name)
@@ -567,9 +568,11 @@ class _placed:
             self.charm.run_host_command = lambda _self, argv, **kwargs: (
                 subprocess.CompletedProcess(list(argv), 1, "", "not run in a rehearsal")
             )
-        if "nrpe_runner" in self.saved:
+        if "systemctl_runner" in self.saved:
             # Nothing is restarted on the rehearsal's host.
-            self.charm.nrpe_runner = lambda _self: _not_run
+            self.charm.systemctl_runner = lambda _self: _not_run
+        if "install_packages" in self.saved:
+            self.charm.install_packages = lambda _self, names: None  # no apt in a rehearsal
         if "probe" in self.saved:
             # The underlay (nested mode) is not rehearsed: its link-local service answers.
             self.charm.probe = lambda _self, address, port: True

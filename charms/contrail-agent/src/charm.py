@@ -35,6 +35,7 @@ from vrouter_host import (
     vrouter_gateway,
 )
 
+from contrail_common.monitoring.cos import IntrospectPort
 from contrail_common.base_charm import Cluster, ContrailCharm, Evaluation
 from contrail_common.config import InvalidConfigError
 from contrail_common.containers import ApplyReport, ContainerState, EngineError
@@ -55,6 +56,8 @@ class ContrailAgentCharm(ContrailCharm[AgentConfig]):
     peer_endpoint = "agent-cluster"
     node_role = "compute"
     version_image = VERSION_IMAGE
+    metrics_port = 9744
+    introspects = (IntrospectPort("vrouter-agent", 8085),)
     # An agent's data-plane address is its vhost0's: `_address` answers it for this name, so
     # the peers' member list carries every unit's vhost0 address (TSN_NODES in csn-mode).
 

@@ -22,6 +22,7 @@ class ContrailAnalyticsCharm(ContrailCharm[AnalyticsConfig]):
     peer_endpoint = "analytics-cluster"
     node_role = "analytics"
     version_image = VERSION_IMAGE
+    metrics_port = 9742
     ports = PORTS
     http_checks = (HttpCheck("api", 8081),)
 

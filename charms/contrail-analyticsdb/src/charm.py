@@ -27,6 +27,7 @@ class ContrailAnalyticsdbCharm(ContrailCharm[AnalyticsdbConfig]):
     peer_endpoint = "analyticsdb-cluster"
     node_role = "analyticsdb"
     version_image = VERSION_IMAGE
+    metrics_port = 9743
     ports = PORTS
 
     # -- inputs ------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from controller import (
     services,
 )
 
+from contrail_common.monitoring.cos import IntrospectPort
 from contrail_common.base_charm import Cluster, ContrailCharm, Evaluation
 from contrail_common.cluster import PeerAppData
 from contrail_common.databag import write_databag
@@ -34,6 +35,8 @@ class ContrailControllerCharm(ContrailCharm[ControllerConfig]):
     peer_endpoint = "controller-cluster"
     node_role = "controller"
     version_image = VERSION_IMAGE
+    metrics_port = 9741
+    introspects = (IntrospectPort("control", 8083),)
     ports = PORTS
     data_network_option = "data-network"
     # The web UI always speaks HTTPS; the config API follows the charm's TLS (off today).

@@ -41,6 +41,7 @@ class ContrailKubernetesMasterCharm(ContrailCharm[MasterConfig]):
     peer_endpoint = "kubernetes-master-cluster"
     node_role = "kubernetes-master"
     version_image = VERSION_IMAGE
+    metrics_port = 9745
     ports = PORTS
 
     def __init__(self, framework: ops.Framework) -> None:

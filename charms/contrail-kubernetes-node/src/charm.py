@@ -47,6 +47,7 @@ class ContrailKubernetesNodeCharm(ContrailCharm[KubernetesNodeConfig]):
     binding_endpoint = KUBERNETES_CONFIG
     node_role = "k8s-node"
     version_image = VERSION_IMAGE
+    metrics_port = 9746
 
     # -- inputs ------------------------------------------------------------------------------
 

@@ -4,8 +4,8 @@
 Installed by the Contrail charms as /usr/local/lib/nagios/plugins/check_contrail_container and
 run by nagios-nrpe-server as the `nagios` user. It needs no root and no sudoers entry: it only
 reads the world-readable state file the charm writes on every status pass
-(/var/lib/contrail-charms/nagios/<unit>.json: container names, states, exit codes and the time
-they were recorded; nothing secret). Python 3 standard library only.
+(/var/lib/contrail-charms/container-states/<unit>.json: container names, states, exit codes
+and the time they were recorded; nothing secret). Python 3 standard library only.
 
     check_contrail_container --state-file FILE --container NAME [--max-age SECONDS]
 

@@ -14,20 +14,17 @@ Files are written only when their content changes, and `nagios-nrpe-server` is r
 then: a status pass (update-status) never rewrites or restarts anything.
 
 Container checks run `check_contrail_container`, which reads the container states the charm
-records on every status pass (`record_container_states`) from a world-readable file: the
+records on every status pass (`states.record_container_states`) from a world-readable file: the
 `nagios` user needs neither root nor a sudoers entry, and never talks to the container engine.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import re
 import shlex
 import subprocess
-import time
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -35,9 +32,9 @@ from typing import Any, Optional
 import ops
 import yaml
 
-from ..containers.state import ContainerStatus
 from ..hostpaths import HostRoot
 from ..rendering import write_file
+from .states import make_dirs, state_file
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +44,6 @@ EXPORT_DIR = "/var/lib/nagios/export"
 PLUGIN_PATH = "/usr/local/lib/nagios/plugins/check_contrail_container"
 PLUGIN_SOURCE = Path(__file__).with_name("check_contrail_container.py")
 CHECK_HTTP = "/usr/lib/nagios/plugins/check_http"
-STATE_DIR = "/var/lib/contrail-charms/nagios"
 RESTART_NRPE = ("systemctl", "restart", "nagios-nrpe-server")
 
 # charmhelpers allows `[A-Za-z0-9-_.@]+`; these names also become file names.
@@ -133,11 +129,6 @@ def nagios_host(
     return NagiosHost(hostname, label, servicegroups or context)
 
 
-def state_file(project: str) -> str:
-    """Where the container states of a unit's project are recorded (a host path)."""
-    return f"{STATE_DIR}/{project}.json"
-
-
 def container_checks(
     prefix: str, project: str, containers: Iterable[str], unit_label: str
 ) -> list[Check]:
@@ -212,17 +203,6 @@ def monitors_yaml(checks: Iterable[Check]) -> str:
     """The `monitors` value charm-nrpe merges into what it sends Nagios."""
     nrpe = {check.shortname: {"command": check.command} for check in checks}
     return yaml.safe_dump({"monitors": {"remote": {"nrpe": nrpe}}}, default_flow_style=False)
-
-
-def _make_dirs(path: Path) -> None:
-    """Create `path` and its missing parents, each 0755 (the `nagios` user reads below it)."""
-    missing = []
-    while not path.exists():
-        missing.append(path)
-        path = path.parent
-    for directory in reversed(missing):
-        directory.mkdir(exist_ok=True)
-        os.chmod(directory, 0o755)  # noqa: S103 - the nagios user must read below it
 
 
 class NrpeFiles:
@@ -301,7 +281,7 @@ class NrpeFiles:
 
     def install_plugin(self) -> bool:
         plugin = self.host.path(PLUGIN_PATH)
-        _make_dirs(plugin.parent)
+        make_dirs(plugin.parent)
         return write_file(plugin, PLUGIN_SOURCE.read_bytes(), 0o755)
 
     def _remove_unused_plugin(self) -> None:
@@ -352,36 +332,6 @@ def publish(
                 databag[key] = value
 
 
-def record_container_states(
-    host: HostRoot,
-    project: str,
-    states: Mapping[str, ContainerStatus],
-    one_shot: Collection[str] = (),
-    now: Optional[float] = None,
-) -> Path:
-    """Write the states `check_contrail_container` reads: 0644, names and states only."""
-    record = {
-        "project": project,
-        "recorded_at": round(time.time() if now is None else now, 3),
-        "containers": {
-            name: {
-                "state": status.state.value,
-                "exit_code": status.exit_code,
-                "one_shot": name in one_shot,
-            }
-            for name, status in sorted(states.items())
-        },
-    }
-    path = host.path(state_file(project))
-    _make_dirs(path.parent)
-    write_file(path, json.dumps(record, indent=1, sort_keys=True) + "\n", 0o644)
-    return path
-
-
-def remove_container_states(host: HostRoot, project: str) -> None:
-    host.path(state_file(project)).unlink(missing_ok=True)
-
-
 class Nrpe:
     """The nrpe-external-master side of one unit, as `ContrailCharm` drives it."""
 
@@ -427,11 +377,5 @@ class Nrpe:
         return changed
 
     def remove(self) -> bool:
-        """Remove this unit's checks and its recorded states."""
-        remove_container_states(self.host, self.project)
+        """Remove this unit's checks."""
         return self.files.remove_all()
-
-    def record(self, states: Mapping[str, ContainerStatus], one_shot: Collection[str]) -> None:
-        """Record the container states for the checks (only while nrpe is related)."""
-        if self.related:
-            record_container_states(self.host, self.project, states, one_shot)

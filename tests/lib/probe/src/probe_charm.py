@@ -7,6 +7,7 @@ from pydantic import Field
 
 from contrail_common.base_charm import Cluster, ContrailCharm
 from contrail_common.config import WorkloadConfig
+from contrail_common.monitoring.cos import IntrospectPort
 from contrail_common.services import Service, node_init
 
 IMAGES = ("contrail-node-init", "contrail-probe-api")
@@ -22,6 +23,8 @@ class ProbeCharm(ContrailCharm[ProbeConfig]):
     node_role = "probe"
     version_image = "contrail-probe-api"
     ports = (8099,)
+    metrics_port = 9799
+    introspects = (IntrospectPort("control", 8083),)
 
     def gather(self, config: ProbeConfig, cluster: Cluster) -> tuple[None, list[ops.StatusBase]]:
         return None, []

@@ -63,6 +63,18 @@ def place_charm(
     monkeypatch.setattr(charm, "make_engine", lambda self, kind: engine)
     monkeypatch.setattr(charm, "install_runtime", lambda self, kind: "docker")
     monkeypatch.setattr(charm, "host_addresses", lambda self: parsed)
+    # Nothing on the test host is restarted or installed; apt is modelled by the file that
+    # shows the exporter's package is there.
+    monkeypatch.setattr(charm, "systemctl_runner", lambda self: RecordingRunner())
+    monkeypatch.setattr(charm, "install_packages", lambda self, names: mark_installed(host, names))
+
+
+def mark_installed(host: HostRoot, names: Iterable[str]) -> None:
+    """What installing the exporter's Debian package leaves on the host."""
+    from .monitoring import cos
+
+    if cos.EXPORTER_PACKAGE in names:
+        write_host_file(host, cos.EXPORTER_PACKAGE_MARKER)
 
 
 def read_env_file(host: HostRoot, project: str, container: str) -> dict[str, str]:

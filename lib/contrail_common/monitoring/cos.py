@@ -194,7 +194,7 @@ class ExporterService:
         self._systemctl("daemon-reload", tolerate=True)
         if not any(self.host.path(SYSTEMD_DIR).glob(service_name("*"))):
             for name in EXPORTER_SOURCES:
-                self.host.path(EXPORTER_DIR, name).unlink(missing_ok=True)
+                (self.host.path(EXPORTER_DIR) / name).unlink(missing_ok=True)
         return True
 
     def _install_sources(self) -> bool:

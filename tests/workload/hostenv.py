@@ -38,6 +38,12 @@ REQUIRED_PROGRAMS = {
     "busybox": "busybox-static",
 }
 
+# Files of packages with no program of their own: the metrics exporter's library, as the
+# charms install it on a unit for the system python3.
+REQUIRED_FILES = {
+    "/usr/lib/python3/dist-packages/prometheus_client/__init__.py": "python3-prometheus-client",
+}
+
 CONTAINERD_NAMESPACE = "contrail-test"
 REGISTRY_USER = "contrail"
 STATE_FILE = "hostenv.json"
@@ -58,7 +64,9 @@ class HostServices:
 
 
 def missing_packages() -> list[str]:
-    return sorted({pkg for prog, pkg in REQUIRED_PROGRAMS.items() if not _which(prog)})
+    missing = {pkg for prog, pkg in REQUIRED_PROGRAMS.items() if not _which(prog)}
+    missing |= {pkg for path, pkg in REQUIRED_FILES.items() if not os.path.exists(path)}
+    return sorted(missing)
 
 
 def install() -> None:

@@ -22,7 +22,8 @@ from test_engines import spec, wait_for
 
 from contrail_common.containers import ContainerState, RestartPolicy
 from contrail_common.hostpaths import HostRoot
-from contrail_common.monitoring import nrpe, states
+from contrail_common.monitoring import nrpe
+from contrail_common.monitoring import states as recorded_states
 
 pytestmark = pytest.mark.workload
 
@@ -81,7 +82,7 @@ def test_plugin_reports_running_exited_and_restarting_containers(engine, project
             and s
         )
     )
-    path = states.record_container_states(host, project, states)
+    path = recorded_states.record_container_states(host, project, states)
     assert oct(path.stat().st_mode & 0o777) == "0o644"
 
     assert run_plugin(host, path, "healthy") == (0, "OK: healthy running")
@@ -95,11 +96,11 @@ def test_plugin_reports_running_exited_and_restarting_containers(engine, project
 def test_plugin_is_unknown_without_fresh_states(engine, project, images, host):
     engine.apply(project, [spec("healthy", images["1"])])
     wait_for(lambda: engine.status(project)["healthy"].state == ContainerState.RUNNING)
-    missing = host.path(states.state_file(project))
+    missing = host.path(recorded_states.state_file(project))
     code, message = run_plugin(host, missing, "healthy")
     assert code == 3 and message.startswith("UNKNOWN: no state file")
 
-    stale = states.record_container_states(
+    stale = recorded_states.record_container_states(
         host, project, engine.status(project), now=time.time() - 1000
     )
     code, message = run_plugin(host, stale, "healthy")

@@ -114,6 +114,9 @@ class Model:
     # -- building the model -------------------------------------------------------------------
 
     def _load_apps(self, overrides: dict) -> None:
+        from bundle_model import external_charms  # the recorded metadata of the stand-ins
+
+        self.external = external_charms()
         for name, spec in self.document["applications"].items():
             charm_path = str(spec["charm"])
             charm, meta = None, {}
@@ -122,7 +125,10 @@ class Model:
                 directory = directory.parent if directory.suffix == ".charm" else directory
                 charm, meta = _load_charm(directory)
             options = {**(spec.get("options") or {}), **overrides.get(name, {})}
-            subordinate = bool(meta.get("subordinate")) if charm else name == "containerd"
+            stand_in = self.external.get(name)
+            subordinate = (
+                bool(meta.get("subordinate")) if charm else bool(stand_in and stand_in.subordinate)
+            )
             self.apps[name] = Application(name, charm, meta, options, subordinate)
 
     def _place_units(self) -> None:
@@ -156,6 +162,8 @@ class Model:
             container = any(self._endpoint(side).get("scope") == "container" for side in sides)
             self.relations.append(RelationSpec(number + 1, sides, container))  # type: ignore[arg-type]
         for app in list(self.apps.values()):
+            if app.subordinate:  # subordinates follow principals, never each other
+                continue
             for unit in list(app.units):
                 self._attach_subordinates(unit)
         for number, app in enumerate(self.apps.values()):
@@ -214,11 +222,9 @@ class Model:
     def _endpoint(self, side: Side) -> dict:
         app = self.apps[side.app]
         if app.charm is None:
-            return (
-                {"scope": "container"}
-                if side.endpoint in ("cni", "juju-info", "container-runtime", "containerd")
-                else {}
-            )
+            recorded = self.external.get(side.app)
+            endpoint = recorded.endpoint(side.endpoint) if recorded else None
+            return {"scope": "container"} if endpoint and endpoint.scope == "container" else {}
         for role in ("provides", "requires", "peers"):
             if side.endpoint in (app.meta.get(role) or {}):
                 return app.meta[role][side.endpoint]
@@ -305,17 +311,34 @@ class Model:
             opened_ports=unit.ports,
         )
 
+    @staticmethod
+    def anchor(unit: Unit) -> str:
+        """The principal unit a unit lives with: itself for a principal."""
+        return unit.principal or unit.name
+
+    def peers_in_scope(self, unit: Unit, relation: RelationSpec, other: Side) -> list[Unit]:
+        """The units of `other` this unit sees on the relation: in a container-scoped one, only
+        those attached to the same principal unit (a subordinate's principal, or subordinates
+        of one principal with each other)."""
+        units = self.apps[other.app].units
+        if not relation.container:
+            return list(units)
+        return [u for u in units if self.anchor(u) == self.anchor(unit)]
+
     def takes_part(self, unit: Unit, relation: RelationSpec, other: Side) -> bool:
-        """A subordinate unit is in a container-scoped relation only with its own principal."""
-        if not relation.container or unit.principal is None:
-            return True
-        return unit.principal.split("/")[0] == other.app
+        """Every unit takes part in a global relation; in a container-scoped one, a unit with a
+        unit of the other application beside it."""
+        return not relation.container or bool(self.peers_in_scope(unit, relation, other))
 
     def _relation_for(self, unit: Unit, relation: RelationSpec, mine: Side, other: Side):
         local_app = dict(self.app_bags[(relation.id, mine.app)])
         local_unit = dict(self.unit_bags[(relation.id, unit.name)])
         remote_app = dict(self.app_bags[(relation.id, other.app)])
-        if relation.container and unit.principal is not None:
+        if (
+            relation.container
+            and unit.principal is not None
+            and not self.apps[other.app].subordinate
+        ):
             principal = next(u for u in self.apps[other.app].units if u.name == unit.principal)
             return testing.SubordinateRelation(
                 mine.endpoint, id=relation.id, local_app_data=local_app, local_unit_data=local_unit,
@@ -325,7 +348,7 @@ class Model:
         return testing.Relation(
             mine.endpoint, id=relation.id, local_app_data=local_app, local_unit_data=local_unit,
             remote_app_name=other.app, remote_app_data=remote_app,
-            remote_units_data={u.index: dict(self.unit_bags[(relation.id, u.name)]) for u in self.apps[other.app].units},
+            remote_units_data={u.index: dict(self.unit_bags[(relation.id, u.name)]) for u in self.peers_in_scope(unit, relation, other)},
         )  # fmt: skip
 
     def _absorb(self, unit: Unit, out: testing.State) -> None:
@@ -373,13 +396,9 @@ class Model:
             for u in self.apps[mine.app].units:
                 if not self.takes_part(u, relation, other):
                     continue
-                if (
-                    relation.container
-                    and u.principal is not None
-                    and owner_unit
-                    and u.principal != owner_unit
-                ):
-                    continue
+                if relation.container and owner_unit:
+                    if self.anchor(u) != self.anchor(self._unit(owner_unit)):
+                        continue
                 self._enqueue(u, rid, owner_unit)
 
     def _enqueue(self, unit: Unit, rid: int, remote: Optional[str]) -> None:

@@ -182,3 +182,38 @@ def test_rehearse_command_prints_a_status_table(capsys):
     out = capsys.readouterr().out
     assert "contrail-controller/0*" in out and "active    Unit is ready" in out
     assert "hooks run" in out and "Rendered env files" in out
+
+
+def test_cos_overlay_feeds_the_agent_from_every_contrail_unit():
+    """grafana-agent beside every unit: each Contrail unit publishes valid cos_agent data and
+    runs one exporter, on a port of its own on machines that several Contrail units share."""
+    from contrail_interfaces.cos_agent_v0 import ProviderUnitData
+
+    model = Model(STANDARD, [REPO / "bundles" / "overlays" / "cos.yaml"])
+    try:
+        model.deploy()
+        assert not_active(model) == {}
+        cos_relations = {
+            r.id: {s.app for s in r.sides} - {"grafana-agent"}
+            for r in model.relations
+            if any(s.app == "grafana-agent" for s in r.sides)
+        }
+        ports_per_machine: dict[str, list[int]] = {}
+        for unit in model.units:
+            published = [
+                ProviderUnitData.model_validate_json(bag[ProviderUnitData.KEY])
+                for (rid, owner), bag in model.unit_bags.items()
+                if owner == unit.name and rid in cos_relations and ProviderUnitData.KEY in bag
+            ]
+            assert len(published) == 1, unit.name
+            (target,) = published[0].metrics_scrape_jobs[0]["static_configs"][0]["targets"]
+            ports_per_machine.setdefault(unit.machine.name, []).append(int(target.split(":")[1]))
+            service = f"etc/systemd/system/contrail-exporter-{unit.name.replace('/', '-')}.service"
+            unit_file = (unit.machine.host.path("/") / service).read_text()
+            assert f"--listen 127.0.0.1:{target.split(':')[1]}" in unit_file
+        for machine, ports in ports_per_machine.items():
+            assert len(ports) == len(set(ports)), f"two exporters share a port on {machine}"
+        control_plane = max(ports_per_machine.values(), key=len)
+        assert sorted(control_plane) == [9744, 9745, 9746]  # agent, master and CNI together
+    finally:
+        model.close()

@@ -35,12 +35,12 @@ from vrouter_host import (
     vrouter_gateway,
 )
 
-from contrail_common.monitoring.cos import IntrospectPort
 from contrail_common.base_charm import Cluster, ContrailCharm, Evaluation
 from contrail_common.config import InvalidConfigError
 from contrail_common.containers import ApplyReport, ContainerState, EngineError
 from contrail_common.databag import write_databag
 from contrail_common.host import HostError, running_kernel
+from contrail_common.monitoring.cos import IntrospectPort
 from contrail_common.services import Service
 from contrail_interfaces import contrail_controller_v0 as controller_schema
 

@@ -15,10 +15,10 @@ from controller import (
     services,
 )
 
-from contrail_common.monitoring.cos import IntrospectPort
 from contrail_common.base_charm import Cluster, ContrailCharm, Evaluation
 from contrail_common.cluster import PeerAppData
 from contrail_common.databag import write_databag
+from contrail_common.monitoring.cos import IntrospectPort
 from contrail_common.monitoring.nrpe import HttpCheck
 from contrail_common.services import Service
 from contrail_interfaces import contrail_analytics_v0 as analytics_schema

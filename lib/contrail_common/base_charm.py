@@ -14,7 +14,7 @@ import shutil
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, Optional, TypeVar
+from typing import Any, ClassVar, Generic, Optional, TypeVar, Union
 
 import ops
 from pydantic import BaseModel
@@ -235,10 +235,30 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         """A remote application's databag; a malformed one is reported, not raised."""
         if relation.app is None:
             return None
+        return self._read_remote(relation, relation.app, relation.app.name, model, problems)
+
+    def read_unit_data(
+        self,
+        relation: ops.Relation,
+        unit: ops.Unit,
+        model: type[ModelT],
+        problems: list[ops.StatusBase],
+    ) -> Optional[ModelT]:
+        """A remote unit's databag; a malformed one is reported, not raised."""
+        return self._read_remote(relation, unit, unit.app.name, model, problems)
+
+    def _read_remote(
+        self,
+        relation: ops.Relation,
+        owner: Union[ops.Application, ops.Unit],
+        app_name: str,
+        model: type[ModelT],
+        problems: list[ops.StatusBase],
+    ) -> Optional[ModelT]:
         try:
-            return read_databag(relation, relation.app, model)
+            return read_databag(relation, owner, model)
         except MalformedDatabagError as error:
-            problems.append(ops.BlockedStatus(f"{error}: fix or upgrade {relation.app.name}"))
+            problems.append(ops.BlockedStatus(f"{error}: fix or upgrade {app_name}"))
             return None
 
     def read_published(

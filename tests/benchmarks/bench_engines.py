@@ -91,6 +91,7 @@ def main() -> int:
                 state_dir=scratch / "state",
                 log_dir=scratch / "logs",
                 volume_dir=scratch / "volumes",
+                logrotate_conf=None,
             ),
         ]
         print(f"{options.containers} containers, median of {options.repeat} idle re-applies")

@@ -47,12 +47,14 @@ def docker_engine(services: hostenv.HostServices) -> DockerEngine:
 @pytest.fixture(scope="session")
 def containerd_engine(services: hostenv.HostServices, tmp_path_factory) -> ContainerdEngine:
     root = tmp_path_factory.mktemp("containerd-engine")
+    (root / "logrotate.d").mkdir()
     return ContainerdEngine(
         socket=services.containerd_socket,
         namespace=services.containerd_namespace,
         state_dir=root / "state",
         log_dir=root / "logs",
         volume_dir=root / "volumes",
+        logrotate_conf=root / "logrotate.d" / "contrail-containers",
     )
 
 

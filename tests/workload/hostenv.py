@@ -36,6 +36,7 @@ REQUIRED_PROGRAMS = {
     "docker-registry": "docker-registry",
     "htpasswd": "apache2-utils",
     "busybox": "busybox-static",
+    "logrotate": "logrotate",
 }
 
 # Files of packages with no program of their own: the metrics exporter's library, as the

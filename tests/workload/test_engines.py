@@ -279,6 +279,7 @@ def test_containerd_keeps_secrets_off_argv_and_disk(
         log_dir=tmp_path / "logs",
         volume_dir=tmp_path / "volumes",
         ctr=str(wrapper),
+        logrotate_conf=None,
     )
     engine.pull(images["1"], credentials, plain_http=True)
     project = f"s{os.getpid()}"

@@ -25,7 +25,7 @@ from kubernetes_node import (
 
 from contrail_common.base_charm import Cluster, ContrailCharm, Evaluation
 from contrail_common.containers import ApplyReport
-from contrail_common.databag import MalformedDatabagError, read_databag, write_databag
+from contrail_common.databag import write_databag
 from contrail_common.host.interfaces import default_route_interfaces
 from contrail_common.services import Service
 from contrail_interfaces import contrail_kubernetes_config_v0 as config_schema
@@ -185,19 +185,19 @@ class ContrailKubernetesNodeCharm(ContrailCharm[KubernetesNodeConfig]):
     def _read_principal_unit(
         self, relation: ops.Relation, unit: ops.Unit, problems: list[ops.StatusBase]
     ) -> Optional[cni_schema.ProviderUnitData]:
-        """A principal unit's databag; malformed data is reported, not raised."""
-        try:
-            data = read_databag(relation, unit, cni_schema.ProviderUnitData)
-            if data is not None and data.service_cidr:
-                try:
-                    parse_cidrs(data.service_cidr)
-                except ValueError:
-                    raise MalformedDatabagError(
-                        f"{relation.name} data from {unit.name} is malformed (service-cidr)"
-                    ) from None
-        except MalformedDatabagError as error:
-            problems.append(ops.BlockedStatus(f"{error}: fix or upgrade {unit.app.name}"))
-            return None
+        """A principal unit's databag, with its service CIDR checked; problems are reported."""
+        data = self.read_unit_data(relation, unit, cni_schema.ProviderUnitData, problems)
+        if data is not None and data.service_cidr:
+            try:
+                parse_cidrs(data.service_cidr)
+            except ValueError:
+                problems.append(
+                    ops.BlockedStatus(
+                        f"{relation.name} data from {unit.name} is malformed (service-cidr): "
+                        f"fix or upgrade {unit.app.name}"
+                    )
+                )
+                return None
         return data
 
     def services(

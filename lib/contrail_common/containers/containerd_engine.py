@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Optional
 
+from ..rendering import write_file
 from .engine import ContainerEngine, OwnedContainer, ensure_host_dirs, ownership_labels
 from .errors import EngineError, EngineUnavailableError, ImagePullError, classify_pull_failure
 from .images import ImageInfo, RegistryCredentials, image_registry
@@ -59,6 +60,7 @@ class ContainerdEngine(ContainerEngine):
         log_dir: Path = Path("/var/log/contrail/containers"),
         volume_dir: Path = Path("/var/lib/contrail/volumes"),
         ctr: str = "ctr",
+        logrotate_conf: Optional[Path] = Path("/etc/logrotate.d/contrail-containers"),
     ) -> None:
         super().__init__()
         self.socket = socket
@@ -66,6 +68,7 @@ class ContainerdEngine(ContainerEngine):
         self.state_dir = state_dir
         self.log_dir = log_dir
         self.volume_dir = volume_dir
+        self.logrotate_conf = logrotate_conf
         self._base = [ctr, "--address", socket, "--namespace", namespace]
         if not os.path.exists(socket):
             raise EngineUnavailableError(f"containerd socket {socket} does not exist")
@@ -193,6 +196,7 @@ class ContainerdEngine(ContainerEngine):
         """`ctr run` options: labels, log file, env file, privileges, mounts."""
         log_uri = self._log_uri(cid)
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        self._ensure_log_rotation()
         argv = ["run", "--detach", "--log-uri", log_uri]
         for key, value in sorted(labels.items()):
             argv += ["--label", f"{key}={value}"]
@@ -213,6 +217,16 @@ class ContainerdEngine(ContainerEngine):
             mode = "ro" if mount.read_only else "rw"
             argv += ["--mount", f"type=bind,src={source},dst={mount.target},options=rbind:{mode}"]
         return argv
+
+    def _ensure_log_rotation(self) -> None:
+        """A logrotate drop-in for the containers' output files (Docker rotates its own).
+
+        The shim keeps its file open in append mode, so `copytruncate` rotates it in place
+        without restarting the container.
+        """
+        if self.logrotate_conf is None or not self.logrotate_conf.parent.is_dir():
+            return  # no logrotate on this machine
+        write_file(self.logrotate_conf, logrotate_config(self.log_dir), 0o644)
 
     def _log_uri(self, cid: str) -> str:
         return f"file://{self.log_dir / (cid + '.log')}"
@@ -406,3 +420,20 @@ class _RestartRules:
             on_failure = f'labels."{RESTART_POLICY_LABEL}"=="{RestartPolicy.ON_FAILURE.value}"'
             self._on_failure = set(self._engine._project_ids(self._project, watched, on_failure))
         return cid not in self._on_failure
+
+
+def logrotate_config(log_dir: Path) -> str:
+    """Daily, or sooner past 100 MiB when logrotate runs, keeping a week compressed."""
+    return (
+        "# Juju managed by the Contrail charms: the containers' output on containerd.\n"
+        f"{log_dir}/*.log {{\n"
+        "    daily\n"
+        "    maxsize 100M\n"
+        "    rotate 7\n"
+        "    missingok\n"
+        "    notifempty\n"
+        "    compress\n"
+        "    delaycompress\n"
+        "    copytruncate\n"
+        "}\n"
+    )

@@ -25,17 +25,17 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator, Sequence
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from prometheus_client import start_http_server
 from prometheus_client.core import CollectorRegistry, GaugeMetricFamily, Metric
 
-if __package__:
+if TYPE_CHECKING or __package__:
     from . import introspect
     from .check_contrail_container import OK, evaluate
 else:  # run as an installed script, its siblings beside it
-    import introspect  # pyright: ignore[reportMissingImports]
-    from check_contrail_container import OK, evaluate  # pyright: ignore[reportMissingImports]
+    import introspect
+    from check_contrail_container import OK, evaluate
 
 logger = logging.getLogger("contrail_exporter")
 

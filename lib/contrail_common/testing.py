@@ -5,9 +5,10 @@ from __future__ import annotations
 import ipaddress
 import json
 import subprocess
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from ops import testing
 
@@ -142,3 +143,30 @@ class RecordingRunner:
         if self.missing:
             raise FileNotFoundError(argv[0])
         return subprocess.CompletedProcess(argv, self.returncode, self.stdout, self.stderr)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def scrape_metrics(
+    port: int, process: Optional[subprocess.Popen] = None, deadline: float = 30.0
+) -> str:
+    """GET /metrics on 127.0.0.1:`port`, waiting for the server to listen (and failing at once
+    if `process`, the server, has exited)."""
+    import urllib.request
+
+    end = time.monotonic() + deadline
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
+                return reply.read().decode()
+        except OSError:
+            if (process is not None and process.poll() is not None) or time.monotonic() > end:
+                raise
+            time.sleep(0.1)

@@ -12,7 +12,6 @@ scrapes, and the 1000/10 ratios.
 from __future__ import annotations
 
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,7 +28,7 @@ from fake_introspect import FakeIntrospect, bgp_neighbors, neighbor  # noqa: E40
 from contrail_common.containers.state import ContainerState, ContainerStatus  # noqa: E402
 from contrail_common.hostpaths import HostRoot  # noqa: E402
 from contrail_common.monitoring import cos, states  # noqa: E402
-from contrail_common.testing import RecordingRunner  # noqa: E402
+from contrail_common.testing import RecordingRunner, free_port, scrape_metrics  # noqa: E402
 
 SIZES = (10, 100, 1000)
 PAGE = 100
@@ -50,12 +49,6 @@ def pages(peers: int) -> dict[str, str]:
         )
         found[path] = bgp_neighbors(items[start : start + PAGE], batch)
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def scrape(port: int) -> float:
@@ -86,15 +79,7 @@ def measure(root: Path, peers: int) -> tuple[float, float]:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    scrape(port)
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.1)
+            scrape_metrics(port, process)  # waits until it listens
             times = [scrape(port) for _ in range(SCRAPES)]
             memory = rss_mib(process.pid)
         finally:

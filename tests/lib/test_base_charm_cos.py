@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).parent / "probe" / "src"))
 from probe_charm import IMAGES, ProbeCharm
 
 from contrail_common.monitoring import cos
-from contrail_common.testing import RecordingRunner, charm_fixtures
+from contrail_common.testing import RecordingRunner, charm_fixtures, mark_installed
 from contrail_interfaces.cos_agent_v0 import ProviderUnitData
 
 TAG = "2011.L3"
@@ -44,9 +44,7 @@ def apt(monkeypatch, host) -> list[list[str]]:
 
     def install(_self, names):
         calls.append(list(names))
-        marker = host.path(cos.EXPORTER_PACKAGE_MARKER)
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text("")
+        mark_installed(host, names)
 
     monkeypatch.setattr(ProbeCharm, "install_packages", install)
     return calls
@@ -137,16 +135,12 @@ def test_a_failed_install_blocks_naming_it_and_update_status_retries(
     assert systemctl.calls == []
     out = ctx.run(ctx.on.update_status(), out)
     assert out.unit_status.name == "blocked", "still failing: still shown"
-    monkeypatch.setattr(ProbeCharm, "install_packages", lambda _self, names: apt_ok(host))
+    monkeypatch.setattr(
+        ProbeCharm, "install_packages", lambda _self, names: mark_installed(host, names)
+    )
     out = ctx.run(ctx.on.update_status(), out)
     assert out.unit_status == testing.ActiveStatus("Unit is ready")
     assert host.path(UNIT_FILE).exists() and len(systemctl.calls) == 3
-
-
-def apt_ok(host) -> None:
-    marker = host.path(cos.EXPORTER_PACKAGE_MARKER)
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text("")
 
 
 def test_broken_and_remove_take_the_exporter_and_the_states_away(ctx, host, systemctl, apt):

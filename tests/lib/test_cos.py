@@ -12,7 +12,7 @@ from cosl import JujuTopology, LZMABase64
 
 from contrail_common.hostpaths import HostRoot
 from contrail_common.monitoring import contrail_exporter, cos
-from contrail_common.testing import RecordingRunner
+from contrail_common.testing import RecordingRunner, mark_installed
 
 TOPOLOGY = JujuTopology(
     model="k8s", model_uuid="f2a5b1c4-9d3e-4b7a-8c6f-0e1d2c3b4a59", application="contrail-controller",
@@ -110,9 +110,7 @@ class Installer:
         self.calls.append(list(names))
         if self.fail:
             raise cos.ExporterError(self.fail)
-        marker = self.host.path(cos.EXPORTER_PACKAGE_MARKER)
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text("")
+        mark_installed(self.host, names)
 
 
 @pytest.fixture

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,7 +23,7 @@ from contrail_common.containers.state import ContainerState, ContainerStatus
 from contrail_common.hostpaths import HostRoot
 from contrail_common.monitoring import cos, introspect, states
 from contrail_common.monitoring.contrail_exporter import ContrailCollector
-from contrail_common.testing import RecordingRunner
+from contrail_common.testing import RecordingRunner, free_port, scrape_metrics
 
 PROJECT = "contrail-controller-0"
 STATES = {
@@ -190,24 +187,6 @@ def test_collector_exports_sessions_and_an_unreachable_introspect(tmp_path):
 # -- the process, as installed ------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def scrape(port: int, deadline: float = 20.0) -> str:
-    end = time.monotonic() + deadline
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
-                return reply.read().decode()
-        except OSError:
-            if time.monotonic() > end:
-                raise
-            time.sleep(0.1)
-
-
 @pytest.fixture
 def installed(tmp_path) -> Iterator[Path]:
     """The exporter's files where the charm installs them, in a scratch host tree."""
@@ -228,7 +207,7 @@ def test_installed_exporter_serves_metrics_and_stops_on_sigterm(tmp_path, instal
             env={"PATH": os.environ.get("PATH", "/usr/bin")},
         )  # fmt: skip
         try:
-            got = samples(scrape(port))
+            got = samples(scrape_metrics(port, process))
         finally:
             process.send_signal(signal.SIGTERM)
             _, stderr = process.communicate(timeout=20)

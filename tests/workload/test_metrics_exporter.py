@@ -8,10 +8,7 @@ Debian's python3-prometheus-client, as an unprivileged user, scraped over HTTP o
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
-import time
-import urllib.request
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -21,27 +18,9 @@ from test_nagios_plugin import host, unprivileged  # noqa: F401 - the shared scr
 from contrail_common.containers import ContainerState, RestartPolicy
 from contrail_common.monitoring import cos
 from contrail_common.monitoring import states as recorded_states
-from contrail_common.testing import RecordingRunner
+from contrail_common.testing import RecordingRunner, free_port, scrape_metrics
 
 pytestmark = pytest.mark.workload
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def scrape(port: int, process: subprocess.Popen, deadline: float = 30.0) -> str:
-    end = time.monotonic() + deadline
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
-                return reply.read().decode()
-        except OSError:
-            if process.poll() is not None or time.monotonic() > end:
-                raise
-            time.sleep(0.2)
 
 
 def up_by_container(text: str) -> dict[str, float]:
@@ -82,7 +61,7 @@ def test_exporter_reports_running_exited_and_restarting_containers(engine, proje
         env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, **unprivileged(),
     )  # fmt: skip
     try:
-        first = scrape(port, process)
+        first = scrape_metrics(port, process)
         # The charm's next status pass records the recovery; the next scrape shows it.
         engine.apply(project, [spec("healthy", images["1"]), spec("stopped", images["1"])])
         recovered = wait_for(
@@ -93,7 +72,7 @@ def test_exporter_reports_running_exited_and_restarting_containers(engine, proje
             )
         )
         recorded_states.record_container_states(host, project, recovered)
-        second = scrape(port, process)
+        second = scrape_metrics(port, process)
     finally:
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=30)

@@ -31,8 +31,8 @@ from contrail_interfaces.cos_agent_v0 import ProviderUnitData
 
 from ..hostpaths import HostRoot
 from ..rendering import write_file
-from .nrpe import Runner
 from .states import make_dirs, state_file
+from .systemd import Runner, systemctl
 
 logger = logging.getLogger(__name__)
 
@@ -206,20 +206,11 @@ class ExporterService:
         return changed
 
     def _systemctl(self, *args: str, tolerate: bool = False) -> None:
-        argv = ["systemctl", *args]
-        try:
-            result = self.runner(argv, capture_output=True, text=True, check=False, timeout=120)
-        except (OSError, subprocess.SubprocessError) as error:
-            if tolerate:
-                logger.warning("%s: %s", " ".join(argv), error)
-                return
-            raise ExporterError(f"{' '.join(argv)} failed: {error}") from error
-        if result.returncode != 0:
-            detail = str(result.stderr or result.stdout or "").strip()
-            if tolerate:
-                logger.warning("%s failed (%s): %s", " ".join(argv), result.returncode, detail)
-                return
-            raise ExporterError(f"{' '.join(argv)} failed ({result.returncode}): {detail}")
+        failure = systemctl(self.runner, *args)
+        if failure and tolerate:
+            logger.warning("%s", failure)
+        elif failure:
+            raise ExporterError(failure)
 
 
 class CosAgent:

@@ -24,10 +24,10 @@ import logging
 import re
 import shlex
 import subprocess
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import ops
 import yaml
@@ -35,6 +35,7 @@ import yaml
 from ..hostpaths import HostRoot
 from ..rendering import write_file
 from .states import make_dirs, state_file
+from .systemd import Runner, systemctl
 
 logger = logging.getLogger(__name__)
 
@@ -44,14 +45,11 @@ EXPORT_DIR = "/var/lib/nagios/export"
 PLUGIN_PATH = "/usr/local/lib/nagios/plugins/check_contrail_container"
 PLUGIN_SOURCE = Path(__file__).with_name("check_contrail_container.py")
 CHECK_HTTP = "/usr/lib/nagios/plugins/check_http"
-RESTART_NRPE = ("systemctl", "restart", "nagios-nrpe-server")
+NRPE_SERVICE = "nagios-nrpe-server"
 
 # charmhelpers allows `[A-Za-z0-9-_.@]+`; these names also become file names.
 _SHORTNAME = re.compile(r"^[A-Za-z0-9_-]+$")
 _HOSTNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-
-# `subprocess.run` or a fake with the same call form (argument lists only).
-Runner = Callable[..., "subprocess.CompletedProcess[Any]"]
 
 
 @dataclass(frozen=True)
@@ -301,18 +299,9 @@ class NrpeFiles:
 
     def restart(self) -> None:
         """Restart nagios-nrpe-server; a failure is logged, never raised."""
-        try:
-            result = self.runner(
-                list(RESTART_NRPE), capture_output=True, text=True, check=False, timeout=120
-            )
-        except (OSError, subprocess.SubprocessError) as error:
-            logger.warning("could not restart nagios-nrpe-server: %s", error)
-            return
-        if result.returncode != 0:
-            detail = str(result.stderr or result.stdout or "").strip()
-            logger.warning(
-                "restarting nagios-nrpe-server failed (%s): %s", result.returncode, detail
-            )
+        failure = systemctl(self.runner, "restart", NRPE_SERVICE)
+        if failure:
+            logger.warning("%s", failure)
 
 
 def publish(

@@ -304,13 +304,6 @@ CHECKS = ["check_contrail_probe_node_init.cfg", "check_contrail_probe_probe_api.
 
 
 @pytest.fixture
-def systemctl_runner(monkeypatch) -> RecordingRunner:
-    runner = RecordingRunner()
-    monkeypatch.setattr(ProbeCharm, "systemctl_runner", lambda self: runner)
-    return runner
-
-
-@pytest.fixture
 def nagios(host, systemctl_runner) -> RecordingRunner:
     """A host where the nrpe subordinate installed nagios-nrpe-server and exports services."""
     host.path(NRPE_CONF).mkdir(parents=True)

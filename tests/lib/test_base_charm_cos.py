@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).parent / "probe" / "src"))
 from probe_charm import IMAGES, ProbeCharm
 
 from contrail_common.monitoring import cos
-from contrail_common.testing import RecordingRunner, charm_fixtures, mark_installed
+from contrail_common.testing import charm_fixtures, mark_installed
 from contrail_interfaces.cos_agent_v0 import ProviderUnitData
 
 TAG = "2011.L3"
@@ -28,13 +28,6 @@ STATE_FILE = f"/var/lib/contrail-charms/container-states/{PROJECT}.json"
 engine, host, scratch_host, ctx = charm_fixtures(
     ProbeCharm, lambda: IMAGES, TAG, "2011.L3-build42", ["10.0.0.10"]
 )
-
-
-@pytest.fixture
-def systemctl(monkeypatch) -> RecordingRunner:
-    runner = RecordingRunner()
-    monkeypatch.setattr(ProbeCharm, "systemctl_runner", lambda self: runner)
-    return runner
 
 
 @pytest.fixture
@@ -69,7 +62,7 @@ def state(*relations, config=None) -> testing.State:
     )
 
 
-def test_joined_publishes_the_data_and_runs_the_exporter(ctx, host, systemctl, apt):
+def test_joined_publishes_the_data_and_runs_the_exporter(ctx, host, systemctl_runner, apt):
     out = ctx.run(ctx.on.install(), state())
     relation = cos_relation()
     joined = dataclasses.replace(out, relations={*out.relations, relation})
@@ -86,7 +79,7 @@ def test_joined_publishes_the_data_and_runs_the_exporter(ctx, host, systemctl, a
     (dashboard,) = data.dashboards
     assert "charm: contrail-probe" in json.loads(LZMABase64.decompress(dashboard))["tags"]
     assert apt == [["python3-prometheus-client"]]
-    assert systemctl.calls == [
+    assert systemctl_runner.calls == [
         ["systemctl", "daemon-reload"], ["systemctl", "enable", SERVICE],
         ["systemctl", "restart", SERVICE],
     ]  # fmt: skip
@@ -98,20 +91,22 @@ def test_joined_publishes_the_data_and_runs_the_exporter(ctx, host, systemctl, a
     }  # fmt: skip
 
 
-def test_update_status_records_states_and_changes_nothing_else(ctx, engine, host, systemctl, apt):
+def test_update_status_records_states_and_changes_nothing_else(
+    ctx, engine, host, systemctl_runner, apt
+):
     relation = cos_relation()
     out = ctx.run(ctx.on.config_changed(), state(relation))
     written = host.path(UNIT_FILE).stat().st_mtime_ns
     engine.crash(PROJECT, "probe-api", exit_code=4)
     out = ctx.run(ctx.on.update_status(), out)
     out = ctx.run(ctx.on.config_changed(), out)
-    assert len(systemctl.calls) == 3 and len(apt) == 1
+    assert len(systemctl_runner.calls) == 3 and len(apt) == 1
     assert host.path(UNIT_FILE).stat().st_mtime_ns == written
     recorded = json.loads(host.path(STATE_FILE).read_text())["containers"]["probe-api"]
     assert recorded == {"state": "exited", "exit_code": 4, "one_shot": False}
 
 
-def test_the_exporter_runs_before_the_unit_is_ready(ctx, host, systemctl, apt):
+def test_the_exporter_runs_before_the_unit_is_ready(ctx, host, systemctl_runner, apt):
     relation = cos_relation()
     out = ctx.run(ctx.on.config_changed(), state(relation, config={}))
     assert out.unit_status.name == "blocked"  # no image-tag
@@ -121,7 +116,7 @@ def test_the_exporter_runs_before_the_unit_is_ready(ctx, host, systemctl, apt):
 
 
 def test_a_failed_install_blocks_naming_it_and_update_status_retries(
-    ctx, monkeypatch, engine, host, systemctl, apt
+    ctx, monkeypatch, engine, host, systemctl_runner, apt
 ):
     def broken_apt(_self, names):
         raise cos.ExporterError("could not install python3-prometheus-client: 404 (check ...)")
@@ -132,7 +127,7 @@ def test_a_failed_install_blocks_naming_it_and_update_status_retries(
         "cos-agent: could not install python3-prometheus-client: 404 (check ...)"
     )
     assert f"{PROJECT}-probe-api" in engine.containers, "the workload is deployed all the same"
-    assert systemctl.calls == []
+    assert systemctl_runner.calls == []
     out = ctx.run(ctx.on.update_status(), out)
     assert out.unit_status.name == "blocked", "still failing: still shown"
     monkeypatch.setattr(
@@ -140,16 +135,16 @@ def test_a_failed_install_blocks_naming_it_and_update_status_retries(
     )
     out = ctx.run(ctx.on.update_status(), out)
     assert out.unit_status == testing.ActiveStatus("Unit is ready")
-    assert host.path(UNIT_FILE).exists() and len(systemctl.calls) == 3
+    assert host.path(UNIT_FILE).exists() and len(systemctl_runner.calls) == 3
 
 
-def test_broken_and_remove_take_the_exporter_and_the_states_away(ctx, host, systemctl, apt):
+def test_broken_and_remove_take_the_exporter_and_the_states_away(ctx, host, systemctl_runner, apt):
     relation = cos_relation()
     out = ctx.run(ctx.on.config_changed(), state(relation))
     assert host.path(STATE_FILE).exists()
     out = ctx.run(ctx.on.relation_broken(out.get_relation(relation.id)), out)
     assert not host.path(UNIT_FILE).exists() and not host.path(STATE_FILE).exists()
-    assert systemctl.calls[-2:] == [
+    assert systemctl_runner.calls[-2:] == [
         ["systemctl", "disable", "--now", SERVICE], ["systemctl", "daemon-reload"]
     ]  # fmt: skip
     assert out.unit_status.name == "active"
@@ -160,9 +155,9 @@ def test_broken_and_remove_take_the_exporter_and_the_states_away(ctx, host, syst
     assert not (host.path(cos.EXPORTER_DIR) / "contrail_exporter.py").exists()
 
 
-def test_without_the_relation_nothing_is_installed(ctx, host, systemctl, apt):
+def test_without_the_relation_nothing_is_installed(ctx, host, systemctl_runner, apt):
     out = ctx.run(ctx.on.install(), state())
     ctx.run(ctx.on.update_status(), out)
-    assert systemctl.calls == [] and apt == []
+    assert systemctl_runner.calls == [] and apt == []
     assert not host.path("/etc/systemd/system").exists()
     assert not host.path("/var/lib/contrail-charms").exists()

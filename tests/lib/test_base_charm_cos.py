@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from cosl import LZMABase64
 from ops import testing
 
 sys.path.insert(0, str(Path(__file__).parent / "probe" / "src"))
@@ -70,14 +69,14 @@ def test_joined_publishes_the_data_and_runs_the_exporter(ctx, host, systemctl_ru
     assert out.unit_status == testing.ActiveStatus("Unit is ready")
     raw = out.get_relation(relation.id).local_unit_data[ProviderUnitData.KEY]
     data = ProviderUnitData.model_validate_json(raw)
-    assert data.metrics_scrape_jobs == cos.scrape_jobs(9799)
-    assert data.include_log_files == ["/var/log/contrail/*.log", "/var/log/contrail/*/*.log"]
+    assert data.metrics_scrape_jobs == cos.scrape_jobs("contrail-probe", "contrail-probe/0", 9799)
+    # Only the released requirer's fields: it would drop anything else without a word.
+    assert set(json.loads(raw)) <= set(ProviderUnitData.model_fields)
     assert data.log_slots == [] and data.log_alert_rules == {}
     labels = {r["labels"]["juju_application"] for g in data.metrics_alert_rules["groups"]
               for r in g["rules"]}  # fmt: skip
     assert labels == {"contrail-probe"}
-    (dashboard,) = data.dashboards
-    assert "charm: contrail-probe" in json.loads(LZMABase64.decompress(dashboard))["tags"]
+    assert data.dashboards == cos.dashboards()
     assert apt == [["python3-prometheus-client"]]
     assert systemctl_runner.calls == [
         ["systemctl", "daemon-reload"], ["systemctl", "enable", SERVICE],

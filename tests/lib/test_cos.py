@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import stat
+from pathlib import Path
 
 import pytest
 import yaml
-from cosl import JujuTopology, LZMABase64
+from cosl import DashboardPath40UID, JujuTopology, LZMABase64
 
 from contrail_common.hostpaths import HostRoot
 from contrail_common.monitoring import contrail_exporter, cos
 from contrail_common.testing import RecordingRunner, mark_installed
+from contrail_interfaces.cos_agent_v0 import ProviderUnitData
+
+REPO = Path(__file__).resolve().parents[2]
+CHARMS = {path.parent.name for path in (REPO / "charms").glob("*/charmcraft.yaml")}
 
 TOPOLOGY = JujuTopology(
     model="k8s", model_uuid="f2a5b1c4-9d3e-4b7a-8c6f-0e1d2c3b4a59", application="contrail-controller",
@@ -61,15 +67,14 @@ def test_alert_rules_carry_the_topology_and_use_only_exported_metrics():
 
 
 def test_dashboard_is_compressed_tagged_and_uses_only_exported_metrics():
-    encoded = cos.dashboards("contrail-controller")
+    encoded = cos.dashboards()
     assert len(encoded) == 1
     dashboard = json.loads(LZMABase64.decompress(encoded[0]))
     assert dashboard["title"] == "Contrail"
-    assert "charm: contrail-controller" in dashboard["tags"]
-    assert len(dashboard["uid"]) == 40
-    assert dashboard["uid"] == json.loads(LZMABase64.decompress(cos.dashboards("contrail-controller")[0]))["uid"]  # fmt: skip
-    other = json.loads(LZMABase64.decompress(cos.dashboards("contrail-agent")[0]))
-    assert other["uid"] != dashboard["uid"], "one dashboard per charm, as COS lists them"
+    assert {f"charm: {name}" for name in CHARMS} <= set(dashboard["tags"])
+    # Grafana's dashboard consumer keeps a uid of this form and replaces any other.
+    assert DashboardPath40UID.is_valid(dashboard["uid"])
+    assert isinstance(dashboard["version"], int)
     exported = exported_metric_names()
     expressions = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
     expressions += [v["query"] for v in dashboard["templating"]["list"] if v["type"] == "query"]
@@ -79,11 +84,57 @@ def test_dashboard_is_compressed_tagged_and_uses_only_exported_metrics():
     assert {p["datasource"]["uid"] for p in dashboard["panels"]} == {"${prometheusds}"}
 
 
-def test_scrape_job_targets_the_exporter_on_localhost():
-    assert cos.scrape_jobs(9741) == [
-        {"job_name": "contrail", "metrics_path": "/metrics",
-         "static_configs": [{"targets": ["localhost:9741"]}]}
-    ]  # fmt: skip
+def test_every_charm_sends_the_same_dashboard_bytes_so_grafana_keeps_one():
+    """The consumer keeps one dashboard per uid; identical copies make the choice moot."""
+    assert set(cos.DASHBOARD_CHARMS) == CHARMS
+    copies = {json.dumps(cos.dashboards()) for _ in CHARMS}
+    assert len(copies) == 1
+
+
+# The dashboard file's content (without `version`) for each version: a changed dashboard with
+# an unchanged version would lose to an older copy in Grafana while charms are upgraded.
+DASHBOARD_VERSIONS = {1: "3cd3505fbc50d6b9d409437919c9ebea5c7bb4ba740843f18f340b52c9355f44"}
+
+
+def test_a_changed_dashboard_has_a_new_version():
+    (path,) = cos.DASHBOARDS_DIR.glob("*.json")
+    dashboard = json.loads(path.read_text())
+    version = dashboard.pop("version")
+    digest = hashlib.sha256(json.dumps(dashboard, sort_keys=True).encode()).hexdigest()
+    assert DASHBOARD_VERSIONS.get(version) == digest, (
+        f"{path.name} changed: raise its version and record {digest} for it here"
+    )
+
+
+def test_scrape_job_targets_the_exporter_on_localhost_under_a_per_unit_name():
+    (job,) = cos.scrape_jobs("contrail-controller", "contrail-controller/0", 9741)
+    assert job["metrics_path"] == "/metrics"
+    assert job["static_configs"] == [{"targets": ["localhost:9741"]}]
+    assert re.fullmatch(r"contrail-controller_contrail_[0-9a-f]{8}", job["job_name"])
+    assert cos.scrape_jobs("contrail-controller", "contrail-controller/0", 9741) == [job]
+
+
+def test_job_names_differ_per_application_unit_and_job():
+    names = {
+        cos.scrape_jobs(app, f"{app}/{index}", port)[0]["job_name"]
+        for app in ("contrail-agent", "contrail-agent-dpdk")
+        for index in (0, 1)
+        for port in (9744, 9745)
+    }
+    assert len(names) == 8
+
+
+def test_our_schema_has_the_fields_of_the_released_requirer():
+    """`cos_agent` LIBPATCH 26 `CosAgentProviderUnitData`: a field it lacks would be dropped."""
+    released = {
+        "metrics_alert_rules", "log_alert_rules", "dashboards", "subordinate",
+        "metrics_scrape_jobs", "log_slots", "tracing_protocols",
+    }  # fmt: skip
+    assert set(ProviderUnitData.model_fields) == released
+    # Like the released model, unknown keys are dropped on reading, not refused.
+    sent = {"metrics_alert_rules": {}, "log_alert_rules": {}, "dashboards": [],
+            "metrics_scrape_jobs": [], "log_slots": [], "include_log_files": ["/var/log/x.log"]}  # fmt: skip
+    assert "include_log_files" not in ProviderUnitData.model_validate(sent).model_dump()
 
 
 def test_exporter_argv_reads_the_state_file_and_the_introspect_on_the_unit_address():

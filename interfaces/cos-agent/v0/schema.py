@@ -3,8 +3,14 @@
 The COS agent machine charms (grafana-agent, opentelemetry-collector) are subordinates related
 with container scope, so everything travels in the provider UNIT databag, under one key,
 `config`, whose value is this model as JSON. The requirer scrapes the jobs from its own
-machine, tails the log files, and forwards the rules and dashboards (tagged with the Juju
-topology) to Prometheus, Loki and Grafana.
+machine, labelled with the provider unit's Juju topology, and forwards the rules and dashboards
+to Prometheus and Grafana.
+
+These are the fields of the released library's `CosAgentProviderUnitData` (`cos_agent`
+LIBAPI 0, LIBPATCH 26). Its model ignores keys it does not know, so a field that is not here
+is dropped without a word. There is no field for log files: the agents send every
+`/var/log/**/*log` file of their machine to Loki themselves, under their own topology labels,
+and read snap slots (`log_slots`) only for snaps.
 """
 
 from __future__ import annotations
@@ -33,11 +39,10 @@ class ProviderUnitData(BaseModel):
     subordinate: Optional[bool] = None
 
     # May differ per unit:
-    # Prometheus scrape_configs; targets are `localhost:<port>` on the unit's machine.
+    # Prometheus scrape_configs; targets are `localhost:<port>` on the unit's machine. The agent
+    # merges the jobs of every unit on its machine into one list, where job names must differ.
     metrics_scrape_jobs: list[dict[str, Any]]
     # Snap slots to read logs from (`snap:slot`); none for the Contrail charms.
     log_slots: list[str]
-    # Glob patterns of log files the agent tails.
-    include_log_files: Optional[list[str]] = None
     # Tracing protocols requested; the Contrail charms send no traces.
     tracing_protocols: Optional[list[str]] = None

@@ -1,10 +1,16 @@
-"""cos-agent: metrics, logs, alert rules and a dashboard for the COS agent on the unit's machine.
+"""cos-agent: metrics, alert rules and a dashboard for the COS agent on the unit's machine.
 
 The requirer is the COS agent subordinate (grafana-agent or opentelemetry-collector); the whole
 provider side is one unit databag key (`contrail_interfaces.cos_agent_v0`). Rules and the
 dashboard are built with `cosl`, the library the COS charms themselves use, so they carry the
 same Juju topology labels and dashboard ids as those of any charm on the published `cos_agent`
 library.
+
+The requirer puts the scrape jobs of every unit on its machine into one `scrape_configs` list,
+and grafana-agent and Prometheus reject a list with two jobs of one name, so each job is named
+per application and unit (`scrape_jobs`). Logs need nothing here: the released `cos_agent`
+data has no log file field, and both agents tail `/var/log/**/*log` themselves, which covers
+`/var/log/contrail`.
 
 Contrail's daemons expose no Prometheus endpoint, so each related unit runs the exporter in
 `contrail_exporter.py` as a systemd service bound to 127.0.0.1 (`metrics_port`), which the
@@ -44,9 +50,14 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 # The exporter's one dependency, from the Ubuntu archive (the system python3 runs it).
 EXPORTER_PACKAGE = "python3-prometheus-client"
 EXPORTER_PACKAGE_MARKER = "/usr/lib/python3/dist-packages/prometheus_client/__init__.py"
-# Where the containers' own log files are (mounted from the host) and the engine's log files.
-LOG_FILES = ("/var/log/contrail/*.log", "/var/log/contrail/*/*.log")
 SCRAPE_JOB = "contrail"
+# One dashboard for the whole Contrail deployment, sent by every charm with the same uid:
+# Grafana's dashboard consumer keeps one per uid, so it shows once however many charms relate.
+DASHBOARD_UID_KEY = "contrail-charms"
+DASHBOARD_CHARMS = (
+    "contrail-controller", "contrail-analytics", "contrail-analyticsdb", "contrail-agent",
+    "contrail-kubernetes-master", "contrail-kubernetes-node",
+)  # fmt: skip
 
 _HERE = Path(__file__).parent
 RULES_DIR = _HERE / "prometheus_alert_rules"
@@ -118,14 +129,22 @@ def unit_file_content(unit_name: str, argv: Sequence[str]) -> str:
     )
 
 
-def scrape_jobs(port: int) -> list[dict[str, Any]]:
-    return [
-        {
-            "job_name": SCRAPE_JOB,
-            "metrics_path": "/metrics",
-            "static_configs": [{"targets": [f"localhost:{port}"]}],
-        }
-    ]
+def job_name(app: str, unit: str, job: dict[str, Any]) -> str:
+    """`<app>_<job>_<8 hex>`, the published provider's pattern; the hash also covers the unit,
+    so two units of one application beside one agent cannot collide either."""
+    content = {k: v for k, v in job.items() if k != "job_name"}
+    serialized = json.dumps({"unit": unit, "job": content}, sort_keys=True)
+    digest = hashlib.blake2b(serialized.encode(), digest_size=4).hexdigest()
+    return f"{app}_{job.get('job_name', SCRAPE_JOB)}_{digest}"
+
+
+def scrape_jobs(app: str, unit: str, port: int) -> list[dict[str, Any]]:
+    job: dict[str, Any] = {
+        "job_name": SCRAPE_JOB,
+        "metrics_path": "/metrics",
+        "static_configs": [{"targets": [f"localhost:{port}"]}],
+    }
+    return [{**job, "job_name": job_name(app, unit, job)}]
 
 
 def metrics_alert_rules(topology: JujuTopology) -> dict[str, Any]:
@@ -136,15 +155,20 @@ def metrics_alert_rules(topology: JujuTopology) -> dict[str, Any]:
     return rules.as_dict()
 
 
-def dashboards(charm_name: str) -> list[str]:
-    """Each dashboard compressed as Grafana's requirers expect, with a stable per-charm uid."""
+def dashboards() -> list[str]:
+    """The dashboards compressed as Grafana's requirers expect, the same bytes from every charm.
+
+    The uid is not per charm (as the published provider makes it) but per product: the six
+    charms send one dashboard that already selects by application and unit, and identical
+    copies let Grafana keep one. Every charm's tag is on it, so a search by any finds it.
+    """
     encoded = []
     for path in sorted(DASHBOARDS_DIR.glob("*.json")):
         dashboard = json.loads(path.read_text())
         relative = str(path.relative_to(_HERE))
-        dashboard["uid"] = DashboardPath40UID.generate(charm_name, relative)
+        dashboard["uid"] = DashboardPath40UID.generate(DASHBOARD_UID_KEY, relative)
         tags = [tag for tag in dashboard.get("tags", []) if not tag.startswith("charm: ")]
-        dashboard["tags"] = [*tags, f"charm: {charm_name}"]
+        dashboard["tags"] = [*tags, *(f"charm: {name}" for name in DASHBOARD_CHARMS)]
         encoded.append(LZMABase64.compress(json.dumps(dashboard, sort_keys=True)))
     return encoded
 
@@ -154,10 +178,9 @@ def provider_data(charm: ops.CharmBase, port: int) -> ProviderUnitData:
     return ProviderUnitData(
         metrics_alert_rules=metrics_alert_rules(topology),
         log_alert_rules={},
-        dashboards=dashboards(charm.meta.name),
-        metrics_scrape_jobs=scrape_jobs(port),
+        dashboards=dashboards(),
+        metrics_scrape_jobs=scrape_jobs(charm.app.name, charm.unit.name, port),
         log_slots=[],
-        include_log_files=list(LOG_FILES),
     )
 
 

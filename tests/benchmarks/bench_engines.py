@@ -1,8 +1,8 @@
 """Engine benchmark (not a test): 20 containers on each real engine.
 
-Prints, per engine, the time of a first apply, of an unchanged re-apply (and the engine writes
-it made, which must be zero), of one `status()`, and of removing the project; and the ratio of
-the idle re-apply and of status to the first apply, all measured in this one run.
+Prints, per engine, the time of a first apply, of an unchanged re-apply (and the engine reads
+and writes it made; writes must be zero), of one `status()`, and of removing the project; and
+the ratio of the idle re-apply and of status to the first apply, all measured in this one run.
 
     tox -e bench [-- --containers N --repeat R]
 """
@@ -52,11 +52,12 @@ def bench(engine: ContainerEngine, image: str, count: int, repeat: int) -> dict[
     engine.remove_project(project)
     first, report = timed(engine.apply, project, specs)
     assert len(report.created) == count  # type: ignore[attr-defined]
-    idle_times, status_times, idle_writes = [], [], []
+    idle_times, status_times, idle_reads, idle_writes = [], [], [], []
     for _ in range(repeat):
-        writes = engine.io.writes
+        reads, writes = engine.io.reads, engine.io.writes
         seconds, report = timed(engine.apply, project, specs)
         idle_times.append(seconds)
+        idle_reads.append(engine.io.reads - reads)
         idle_writes.append(engine.io.writes - writes)
         assert len(report.unchanged) == count  # type: ignore[attr-defined]
         seconds, states = timed(engine.status, project)
@@ -66,6 +67,7 @@ def bench(engine: ContainerEngine, image: str, count: int, repeat: int) -> dict[
     return {
         "first": first,
         "idle": statistics.median(idle_times),
+        "idle_reads": max(idle_reads),
         "idle_writes": max(idle_writes),
         "status": statistics.median(status_times),
         "remove": removal,
@@ -95,13 +97,15 @@ def main() -> int:
             ),
         ]
         print(f"{options.containers} containers, median of {options.repeat} idle re-applies")
-        header = f"{'engine':<11}{'first apply':>13}{'idle apply':>12}{'idle writes':>13}"
+        header = f"{'engine':<11}{'first apply':>13}{'idle apply':>12}"
+        header += f"{'idle reads':>12}{'idle writes':>13}"
         print(header + f"{'status':>10}{'remove':>10}{'idle/first':>12}{'status/first':>14}")
         for engine in engines:
             engine.pull(image, credentials, plain_http=True)
             r = bench(engine, image, options.containers, options.repeat)
             print(
-                f"{engine.kind:<11}{r['first']:>12.3f}s{r['idle']:>11.3f}s{int(r['idle_writes']):>13}"
+                f"{engine.kind:<11}{r['first']:>12.3f}s{r['idle']:>11.3f}s"
+                f"{int(r['idle_reads']):>12}{int(r['idle_writes']):>13}"
                 f"{r['status']:>9.3f}s{r['remove']:>9.3f}s"
                 f"{r['idle'] / r['first']:>12.3f}{r['status'] / r['first']:>14.3f}"
             )

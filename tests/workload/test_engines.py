@@ -25,7 +25,11 @@ from contrail_common.containers import (
     RegistryCredentials,
     RestartPolicy,
 )
-from contrail_common.containers.containerd_engine import ContainerdEngine
+from contrail_common.containers.containerd_engine import (
+    ContainerdEngine,
+    filter_literal,
+    label_selector,
+)
 from contrail_common.containers.docker_engine import DockerEngine
 from contrail_common.containers.spec import container_id
 from contrail_common.rendering import write_env_file
@@ -330,3 +334,116 @@ def test_on_failure_restarts_only_failures(engine, project, images):
     assert engine.status(project)["clean-exit"].exit_code == 0
     time.sleep(3)  # longer than the restart monitor's interval: still not restarted
     assert engine.status(project)["clean-exit"].state == ContainerState.EXITED
+
+
+def recording_containerd(
+    containerd_engine: ContainerdEngine, tmp_path: Path
+) -> tuple[ContainerdEngine, Path]:
+    """An engine on the same containerd whose every `ctr` run is recorded, one line each."""
+    record = tmp_path / "ctr-calls.log"
+    wrapper = tmp_path / "ctr"
+    wrapper.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> {record}\nexec ctr "$@"\n')
+    wrapper.chmod(0o755)
+    engine = ContainerdEngine(
+        socket=containerd_engine.socket,
+        namespace=containerd_engine.namespace,
+        state_dir=tmp_path / "state",
+        log_dir=tmp_path / "logs",
+        volume_dir=tmp_path / "volumes",
+        ctr=str(wrapper),
+        logrotate_conf=None,
+    )
+    return engine, record
+
+
+def test_containerd_finds_unchanged_containers_in_one_ctr_call(
+    containerd_engine, images, credentials, tmp_path, host_dir
+):
+    """An unchanged re-apply runs `ctr` once, however many containers; changes still apply."""
+    engine, record = recording_containerd(containerd_engine, tmp_path)
+    if engine.inspect_image(images["1"]) is None:
+        engine.pull(images["1"], credentials, plain_http=True)
+    env_file = host_dir / "api.env"
+    write_env_file(env_file, {"LOG_LEVEL": "SYS_NOTICE"})
+    specs = [
+        spec("api", images["1"], env_file=env_file),
+        spec("control", images["1"], env={"ROLE": "control"}),
+        spec("webui", images["1"], stop_signal="SIGTERM", stop_timeout=1),
+        spec("nodemgr", images["1"], restart=RestartPolicy.NO),
+    ]
+    project = f"c{os.getpid()}"
+    try:
+        assert sorted(engine.apply(project, specs).created) == sorted(s.name for s in specs)
+
+        record.write_text("")
+        idle = engine.apply(project, specs)
+        assert sorted(idle.unchanged) == sorted(s.name for s in specs) and not idle.changed
+        calls = record.read_text().splitlines()
+        assert len(calls) == 1, calls
+        assert " containers ls --quiet " in calls[0]
+
+        # A changed spec, a changed env file and a stale container are all still seen.
+        write_env_file(env_file, {"LOG_LEVEL": "SYS_DEBUG"})
+        specs[1] = spec("control", images["1"], env={"ROLE": "control", "DEBUG": "1"})
+        changed = engine.apply(project, specs[:3])
+        assert sorted(changed.recreated) == ["api", "control"]
+        assert changed.unchanged == ["webui"]
+        assert changed.removed == ["nodemgr"]
+
+        record.write_text("")
+        assert sorted(engine.apply(project, specs[:3]).unchanged) == ["api", "control", "webui"]
+        assert len(record.read_text().splitlines()) == 1
+
+        # One container too many in the project is no idle re-apply: it is removed.
+        assert engine.apply(project, specs[:2]).removed == ["webui"]
+        assert sorted(engine.status(project)) == ["api", "control"]
+    finally:
+        engine.remove_project(project)
+    assert engine.status(project) == {}
+
+
+FILTER_VALUES = [
+    "0123456789abcdef" * 4,
+    "svc.name_1-x",
+    'with "double quotes"',
+    "back\\slash\\",
+    "comma,and space",
+    "comma",
+    "op==and!=and~=",
+    'labels."k"=="v"',
+    "tab\there",
+    "line\nbreak",
+    "\x01control\x7f",
+    "trailing space ",
+    "ünïcødé ✓",
+    "\ufffd",
+    "emoji \U0001f642",
+]  # Not "": containerd does not store a label whose value is empty.
+
+
+def test_containerd_filter_literals_match_exact_label_values(
+    containerd_engine, images, credentials
+):
+    """Each label value, quoted by the engine, selects exactly its own container in containerd."""
+    engine = containerd_engine
+    if engine.inspect_image(images["1"]) is None:
+        engine.pull(images["1"], credentials, plain_http=True)
+    key = "example.org/filter test"
+    ids = [f"q{os.getpid()}-{index}" for index in range(len(FILTER_VALUES))]
+    try:
+        for cid, value in zip(ids, FILTER_VALUES, strict=True):
+            create = ["containers", "create", "--label", f"{key}={value}", images["1"], cid]
+            subprocess.run([*engine._base, *create], check=True, capture_output=True)
+        selectors = [label_selector(key, value) for value in FILTER_VALUES]
+        for cid, selector in zip(ids, selectors, strict=True):
+            assert engine._ctr("containers", "ls", "--quiet", selector).stdout.split() == [cid]
+        # Several filters are OR-ed; selectors within one filter are AND-ed.
+        union = engine._ctr("containers", "ls", "--quiet", *selectors).stdout.split()
+        assert sorted(union) == sorted(ids)
+        both = f"id=={filter_literal(ids[2])},{selectors[2]}"
+        assert engine._ctr("containers", "ls", "--quiet", both).stdout.split() == [ids[2]]
+        neither = f"id=={filter_literal(ids[2])},{selectors[3]}"
+        assert engine._ctr("containers", "ls", "--quiet", neither).stdout.split() == []
+    finally:
+        for cid in ids:
+            subprocess.run([*engine._base, "containers", "delete", cid], check=False)

@@ -21,10 +21,23 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..rendering import write_file
-from .engine import ContainerEngine, OwnedContainer, ensure_host_dirs, ownership_labels
+from .engine import (
+    ApplyReport,
+    ContainerEngine,
+    OwnedContainer,
+    ensure_host_dirs,
+    ownership_labels,
+)
 from .errors import EngineError, EngineUnavailableError, ImagePullError, classify_pull_failure
 from .images import ImageInfo, RegistryCredentials, image_registry
-from .spec import PROJECT_LABEL, ContainerSpec, RestartPolicy, container_id
+from .spec import (
+    HASH_LABEL,
+    NAME_LABEL,
+    PROJECT_LABEL,
+    ContainerSpec,
+    RestartPolicy,
+    container_id,
+)
 from .state import ContainerState, ContainerStatus
 
 logger = logging.getLogger(__name__)
@@ -76,6 +89,8 @@ class ContainerdEngine(ContainerEngine):
         # containerd's restart monitor honours restart.policy from 1.7 on; 1.6 restarts every
         # container labelled `running`, whatever its exit code.
         self.honours_restart_policy = self.server_version >= (1, 7)
+        # The specs of the apply() in progress, which _list_owned() matches in one ctr call.
+        self._applying: Optional[tuple[ContainerSpec, ...]] = None
 
     # -- images --------------------------------------------------------------------------
 
@@ -157,9 +172,62 @@ class ContainerdEngine(ContainerEngine):
 
     # -- containers ----------------------------------------------------------------------
 
+    def apply(self, project: str, specs: Sequence[ContainerSpec]) -> ApplyReport:
+        self._applying = tuple(specs)
+        try:
+            return super().apply(project, specs)
+        finally:
+            self._applying = None
+
     def _list_owned(self, project: str) -> dict[str, OwnedContainer]:
+        if self._applying is None:
+            return self._read_owned(self._project_ids(project))
+        return self._list_owned_for(project, self._applying)
+
+    def _list_owned_for(
+        self, project: str, specs: Sequence[ContainerSpec]
+    ) -> dict[str, OwnedContainer]:
+        """The project's containers, with those unchanged from `specs` found in one ctr call.
+
+        `ctr containers ls` ORs its filters and ANDs the selectors within one. One filter per
+        wanted container (its ID, and its project, name and spec hash labels) matches exactly
+        the unchanged containers; one more matches the project's containers with any other ID.
+        When the answer is exactly the wanted IDs, nothing else exists and nothing is read
+        again; otherwise the project's list and each other container's labels are read.
+        """
+        wanted = {container_id(project, spec.name): spec for spec in specs}
+        hashes = {cid: spec.spec_hash() for cid, spec in wanted.items()}
+        filters = [
+            ",".join(
+                [
+                    f"id=={filter_literal(cid)}",
+                    label_selector(PROJECT_LABEL, project),
+                    label_selector(NAME_LABEL, spec.name),
+                    label_selector(HASH_LABEL, hashes[cid]),
+                ]
+            )
+            for cid, spec in wanted.items()
+        ]
+        other_ids = [f"id!={filter_literal(cid)}" for cid in wanted]
+        filters.append(",".join([label_selector(PROJECT_LABEL, project), *other_ids]))
+        found = self._ctr("containers", "ls", "--quiet", *filters).stdout.split()
+        unchanged = [cid for cid in found if cid in wanted]
+        others = [cid for cid in found if cid not in wanted]
+        if len(unchanged) < len(wanted):
+            # Some wanted container is missing or changed: find which of them exist.
+            others = [cid for cid in self._project_ids(project) if cid not in unchanged]
+        owned = self._read_owned(others)
+        for cid in unchanged:
+            spec = wanted[cid]
+            owned[spec.name] = OwnedContainer(
+                spec.name, hashes[cid], spec.stop_signal, spec.stop_timeout
+            )
+        return owned
+
+    def _read_owned(self, ids: Sequence[str]) -> dict[str, OwnedContainer]:
+        """Each container's name, spec hash and stop rule, from its labels."""
         owned: dict[str, OwnedContainer] = {}
-        for cid in self._project_ids(project):
+        for cid in ids:
             info = json.loads(self._ctr("containers", "info", cid).stdout)
             container = OwnedContainer.from_labels(info.get("Labels") or {})
             owned[container.name] = container
@@ -338,12 +406,13 @@ class ContainerdEngine(ContainerEngine):
             fields[0]: fields[2] for fields in (line.split() for line in lines) if len(fields) >= 3
         }
 
-    def _project_ids(self, project: str, *extra_filters: str) -> list[str]:
-        query = ",".join([f'labels."{PROJECT_LABEL}"=="{project}"', *extra_filters])
+    def _project_ids(self, project: str, *extra_selectors: str) -> list[str]:
+        query = ",".join([label_selector(PROJECT_LABEL, project), *extra_selectors])
         return self._ctr("containers", "ls", "--quiet", query).stdout.split()
 
     def _exists(self, cid: str) -> bool:
-        return cid in self._ctr("containers", "ls", "--quiet", f'id=="{cid}"').stdout.split()
+        query = f"id=={filter_literal(cid)}"
+        return cid in self._ctr("containers", "ls", "--quiet", query).stdout.split()
 
     def _logs(self, cid: str, lines: int) -> str:
         path = self.log_dir / f"{cid}.log"
@@ -384,6 +453,33 @@ class ContainerdEngine(ContainerEngine):
         return result
 
 
+def filter_literal(value: str) -> str:
+    r"""`value` as a double-quoted literal of containerd's filter syntax (`pkg/filters`).
+
+    Quoted literals there follow Go's string syntax: `\` and `"` are escaped, and a raw
+    newline, NUL or U+FFFD is refused (its scanner reads U+FFFD as an encoding error). So every
+    character outside printable ASCII goes as a `\uXXXX` or `\UXXXXXXXX` escape, which the
+    parser decodes back to that character.
+    """
+    out = []
+    for char in value:
+        code = ord(char)
+        if char in '"\\':
+            out.append("\\" + char)
+        elif 0x20 <= code < 0x7F:
+            out.append(char)
+        elif code <= 0xFFFF:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    return '"' + "".join(out) + '"'
+
+
+def label_selector(key: str, value: str) -> str:
+    """A filter selector matching one label's exact value: `labels."KEY"=="VALUE"`."""
+    return f"labels.{filter_literal(key)}=={filter_literal(value)}"
+
+
 def _server_version(text: str) -> tuple[int, ...]:
     """(major, minor) of the containerd server from `ctr version` output."""
     server = text.split("Server:", 1)[-1]
@@ -409,7 +505,7 @@ class _RestartRules:
         self._on_failure: Optional[set[str]] = None
 
     def will_restart(self, cid: str, exit_code: Optional[int]) -> bool:
-        watched = f'labels."{RESTART_STATUS_LABEL}"=="running"'
+        watched = label_selector(RESTART_STATUS_LABEL, "running")
         if self._watched is None:
             self._watched = set(self._engine._project_ids(self._project, watched))
         if cid not in self._watched:
@@ -417,7 +513,7 @@ class _RestartRules:
         if exit_code != 0 or not self._engine.honours_restart_policy:
             return True
         if self._on_failure is None:
-            on_failure = f'labels."{RESTART_POLICY_LABEL}"=="{RestartPolicy.ON_FAILURE.value}"'
+            on_failure = label_selector(RESTART_POLICY_LABEL, RestartPolicy.ON_FAILURE.value)
             self._on_failure = set(self._engine._project_ids(self._project, watched, on_failure))
         return cid not in self._on_failure
 

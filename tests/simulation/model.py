@@ -89,7 +89,7 @@ class Model:
 
         self.random = random.Random(seed)
         self.workdir = Path(tempfile.mkdtemp(prefix="contrail-rehearsal-"))
-        self.api = FakeApiServer()
+        self.api = FakeApiServer(max_token_seconds=24 * 3600)  # capped, as hardened clusters do
         self.bundle_path = bundle
         document = yaml.safe_load(bundle.read_text())
         for overlay in overlays:

@@ -9,12 +9,16 @@ import logging
 
 import ops
 from kube_api import (
+    LEGACY_TOKEN_SECRET,
+    NAMESPACE,
     KubeApiError,
     Token,
     api_server,
     client_from_kubeconfig,
     ensure_identity,
+    ensure_network_crd,
     kubernetes_service_ip,
+    remove_legacy_token_secret,
     request_token,
 )
 from kubernetes_master import PORTS, VERSION_IMAGE, MasterConfig, MasterInputs, services
@@ -193,48 +197,86 @@ class ContrailKubernetesMasterCharm(ContrailCharm[MasterConfig]):
             return data
         secret, token = self._current_token(data)
         now = datetime.datetime.now(datetime.timezone.utc)
-        if token is not None and not token.due(now):
+        due = token is None or token.due(now)
+        # A fresh token and nothing left to retry: no API call at all.
+        if not due and not self._stored.api_problem:
             return data
         try:
             client = client_from_kubeconfig(self.kubeconfig)
             ensure_identity(client)
+            if ensure_network_crd(client):
+                logger.info("created the NetworkAttachmentDefinition CRD kube-manager watches")
             service_ip = kubernetes_service_ip(client)
-            token = request_token(client)
+            new = request_token(client) if due else None
         except KubeApiError as error:
             logger.warning("kube-manager token: %s", error)
             self._stored.api_problem = str(error)
             return data
+        if new is not None:
+            token, secret = new, self._store_token(config, secret, new)
+        assert token is not None and secret is not None  # due, or both were kept
+        updated = data.model_copy(
+            update={
+                "kube_manager_token_secret": secret.id,
+                "kubernetes_service_ip": str(service_ip),
+            }
+        )
+        # Only once the bound token is kept: then nothing needs the never-expiring one.
+        try:
+            if remove_legacy_token_secret(client):
+                logger.info(
+                    "deleted Secret %s/%s, the never-expiring kube-manager token of earlier "
+                    "charms: kube-manager now uses a bound token that expires %s",
+                    NAMESPACE,
+                    LEGACY_TOKEN_SECRET,
+                    token.expires.isoformat(),
+                )
+        except KubeApiError as error:
+            logger.warning("kube-manager token: %s", error)
+            self._stored.api_problem = str(error)
+            return updated
         self._stored.api_problem = ""
-        content = {"token": token.value, "expires": token.expires.isoformat()}
+        return updated
+
+    def _store_token(
+        self, config: MasterConfig, secret: ops.Secret | None, token: Token
+    ) -> ops.Secret:
+        content = {
+            "token": token.value,
+            "expires": token.expires.isoformat(),
+            "issued": token.issued.isoformat(),
+        }
         if secret is None:
-            secret = self.app.add_secret(
+            return self.app.add_secret(
                 content,
                 label=TOKEN_LABEL,
                 description=f"kube-manager's token for Kubernetes cluster {config.cluster_name}",
                 expire=token.expires,
                 rotate=ops.SecretRotate.HOURLY,
             )
-        else:
-            secret.set_content(content)
-            secret.set_info(expire=token.expires)
-        return data.model_copy(
-            update={
-                "kube_manager_token_secret": secret.id,
-                "kubernetes_service_ip": str(service_ip),
-            }
-        )
+        secret.set_content(content)
+        secret.set_info(expire=token.expires)
+        return secret
 
     def _current_token(self, data: PeerAppData) -> tuple[ops.Secret | None, Token | None]:
+        """The kept secret and token; a token without its issue time (kept by an earlier
+        version of this charm) counts as none, so it is renewed once and then known."""
         if not data.kube_manager_token_secret:
             return None, None
         try:
             secret = self.model.get_secret(id=data.kube_manager_token_secret)
+        except (ops.SecretNotFoundError, ops.ModelError):
+            return None, None
+        try:
             content = secret.get_content(refresh=True)
-            return secret, Token(
-                content["token"], datetime.datetime.fromisoformat(content["expires"])
+            expires, issued = (
+                datetime.datetime.fromisoformat(content[key]) for key in ("expires", "issued")
             )
         except (ops.SecretNotFoundError, ops.ModelError, KeyError, ValueError):
-            return None, None
+            return secret, None
+        if expires.tzinfo is None or issued.tzinfo is None:  # not comparable with now
+            return secret, None
+        return secret, Token(content["token"], expires, issued)
 
     def _on_update_status(self, _event: ops.UpdateStatusEvent) -> None:
         if self.unit.is_leader() and self.peer is not None:

@@ -46,13 +46,18 @@ def peer(token_secret: testing.Secret | None = None, **app_fields) -> testing.Pe
     return testing.PeerRelation("kubernetes-master-cluster", local_app_data=encode(**data))
 
 
-def token_secret(days_left: float = 6, token: str = "stored-token") -> testing.Secret:  # noqa: S107
-    expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=days_left)
-    return testing.Secret(
-        tracked_content={"token": token, "expires": expires.isoformat()},
-        owner="app",
-        label="kube-manager-token",
-    )
+def token_secret(
+    days_left: float = 6,
+    token: str = "stored-token",  # noqa: S107
+    lifetime_days: float | None = 7,
+) -> testing.Secret:
+    """The leader's kept token; lifetime_days=None: kept without its issue time."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    expires = now + datetime.timedelta(days=days_left)
+    content = {"token": token, "expires": expires.isoformat()}
+    if lifetime_days is not None:
+        content["issued"] = (expires - datetime.timedelta(days=lifetime_days)).isoformat()
+    return testing.Secret(tracked_content=content, owner="app", label="kube-manager-token")
 
 
 def controller(ips=("10.0.0.1",)) -> testing.Relation:

@@ -426,3 +426,95 @@ def test_cluster_name_change_updates_controller_and_nodes(ctx, api):
         decoded(out.get_relations("contrail-kubernetes-config")[0].local_app_data)["cluster-name"]
         == "blue"
     )
+
+
+def test_a_capped_token_lifetime_does_not_renew_on_every_update_status(ctx, engine, host, api):
+    """--service-account-max-token-expiration=24h: the week asked for comes back as a day."""
+    api.max_token_seconds = 24 * 3600
+    out = ctx.run(ctx.on.install(), ready_state())
+    assert out.unit_status.name == "active"
+    writes = engine.io.writes
+    for _ in range(3):
+        out = ctx.run(ctx.on.update_status(), out)
+        out = ctx.run(ctx.on.secret_rotate(next(iter(out.secrets))), out)
+    assert api.issued_tokens == ["bound-token-1"], "one token for the day it was granted"
+    assert engine.io.writes == writes, "kube-manager is not re-created"
+    assert kube_manager_env(host)["K8S_TOKEN"] == "bound-token-1"
+
+
+def test_a_capped_token_is_rotated_after_most_of_its_day(ctx, host, api):
+    secret = token_secret(days_left=4 / 24, token="old-token", lifetime_days=1)
+    out = ctx.run(
+        ctx.on.secret_rotate(secret),
+        ready_state(
+            relations=[peer(secret), controller(), nodes(), principal()], secrets=[secret]
+        ),
+    )
+    assert out.get_secret(id=secret.id).latest_content["token"] == "bound-token-1"
+    assert kube_manager_env(host)["K8S_TOKEN"] == "bound-token-1"
+
+
+def test_a_token_kept_without_its_issue_time_is_renewed_once(ctx, api):
+    secret = token_secret(days_left=6, token="kept-by-an-earlier-version", lifetime_days=None)
+    state = ready_state(
+        relations=[peer(secret), controller(), nodes(), principal()], secrets=[secret]
+    )
+    out = ctx.run(ctx.on.secret_rotate(secret), state)
+    content = out.get_secret(id=secret.id).latest_content
+    assert content["token"] == "bound-token-1"
+    assert "issued" in content
+    out = ctx.run(ctx.on.update_status(), out)
+    assert api.issued_tokens == ["bound-token-1"]
+
+
+def test_the_leader_creates_the_network_crd_kube_manager_watches(ctx, api):
+    ctx.run(ctx.on.install(), ready_state())
+    path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/network-attachment-definitions.k8s.cni.cncf.io"
+    assert api.objects[path]["spec"]["names"]["kind"] == "NetworkAttachmentDefinition"
+    assert ("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions") in [
+        (r.method, r.path) for r in api.requests
+    ]
+
+
+LEGACY = "/api/v1/namespaces/contrail/secrets/contrail-kubemanager"
+LEGACY_SECRET = {
+    "apiVersion": "v1",
+    "kind": "Secret",
+    "metadata": {
+        "name": "contrail-kubemanager",
+        "namespace": "contrail",
+        "annotations": {"kubernetes.io/service-account.name": "contrail-kubemanager"},
+    },
+    "type": "kubernetes.io/service-account-token",
+}
+
+
+def test_the_never_expiring_token_secret_goes_once_the_bound_token_is_kept(ctx, api):
+    api.objects[LEGACY] = LEGACY_SECRET
+    out = ctx.run(ctx.on.install(), ready_state())
+    assert out.unit_status.name == "active"
+    assert LEGACY not in api.objects
+    (secret,) = out.secrets
+    assert secret.tracked_content["token"] == "bound-token-1"
+    token_request = next(i for i, r in enumerate(api.requests) if r.path.endswith("/token"))
+    delete = next(i for i, r in enumerate(api.requests) if r.method == "DELETE")
+    assert token_request < delete, "deleted only after the bound token was obtained"
+    assert any(
+        "deleted Secret contrail/contrail-kubemanager, the never-expiring" in line.message
+        for line in ctx.juju_log
+    )
+
+
+def test_a_refused_delete_of_the_old_token_is_retried(ctx, engine, api):
+    api.objects[LEGACY] = LEGACY_SECRET
+    api.failures[("DELETE", LEGACY)] = 403
+    out = ctx.run(ctx.on.install(), ready_state())
+    assert out.unit_status.name == "active", "kube-manager runs on its bound token meanwhile"
+    assert LEGACY in api.objects
+    api.failures.clear()
+    out = ctx.run(ctx.on.update_status(), out)
+    assert LEGACY not in api.objects
+    assert api.issued_tokens == ["bound-token-1"], "the retry asks for no new token"
+    api.requests.clear()
+    ctx.run(ctx.on.update_status(), out)
+    assert api.requests == [], "nothing left to retry"

@@ -6,11 +6,16 @@ from __future__ import annotations
 import logging
 import socket
 import subprocess
+import time
 from collections.abc import Sequence
-from typing import Any, Optional
+from dataclasses import dataclass
+from typing import Any, ClassVar, Optional
 
 import ops
+from kernel_preflight import Preflight, check_kernel
 from vrouter import (
+    AGENT,
+    AGENT_DPDK,
     KERNEL_INIT,
     VERSION_IMAGE,
     AgentConfig,
@@ -37,9 +42,10 @@ from vrouter_host import (
 
 from contrail_common.base_charm import Cluster, ContrailCharm, Evaluation
 from contrail_common.config import InvalidConfigError
-from contrail_common.containers import ApplyReport, ContainerState, EngineError
+from contrail_common.containers import ApplyReport, ContainerState, ContainerStatus, EngineError
 from contrail_common.databag import write_databag
 from contrail_common.host import HostError, running_kernel
+from contrail_common.images.releases import UnknownReleaseError
 from contrail_common.monitoring.cos import IntrospectPort
 from contrail_common.services import Service
 from contrail_interfaces import contrail_controller_v0 as controller_schema
@@ -49,6 +55,15 @@ logger = logging.getLogger(__name__)
 CONTROLLER = "contrail-controller"
 # A container that exited, or that its engine restarts, with a non-zero code.
 _FAILED = (ContainerState.EXITED, ContainerState.RESTARTING)
+# A one-shot container still at work.
+_BUSY = (ContainerState.CREATED, ContainerState.RUNNING)
+
+
+@dataclass
+class KernelInputs(AgentInputs):
+    """The agent's inputs plus the kernel preflight they were read with (kernel mode only)."""
+
+    preflight: Optional[Preflight] = None
 
 
 class ContrailAgentCharm(ContrailCharm[AgentConfig]):
@@ -58,6 +73,10 @@ class ContrailAgentCharm(ContrailCharm[AgentConfig]):
     version_image = VERSION_IMAGE
     metrics_port = 9744
     introspects = (IntrospectPort("vrouter-agent", 8085),)
+    # A hook that (re)created vrouter-kernel-init waits this long for DKMS to build the module
+    # (minutes), so that the agent starts in that hook: update-status starts nothing.
+    kernel_build_timeout: ClassVar[float] = 900.0
+    kernel_build_poll: ClassVar[float] = 5.0
     # An agent's data-plane address is its vhost0's: `_address` answers it for this name, so
     # the peers' member list carries every unit's vhost0 address (TSN_NODES in csn-mode).
 
@@ -98,6 +117,9 @@ class ContrailAgentCharm(ContrailCharm[AgentConfig]):
         """The name the vRouter registers under (hostname-use-fqdn)."""
         return socket.getfqdn() if fqdn else socket.gethostname()
 
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
     # -- addresses ---------------------------------------------------------------------------
 
     def data_address(
@@ -118,10 +140,11 @@ class ContrailAgentCharm(ContrailCharm[AgentConfig]):
         self, config: AgentConfig, cluster: Cluster
     ) -> tuple[AgentInputs, list[ops.StatusBase]]:
         problems: list[ops.StatusBase] = []
-        inputs = AgentInputs()
+        inputs = KernelInputs()
         self._check_immutables(config, problems)
         self._gather_host(config, inputs, problems)
         self._gather_controller(config, inputs, problems)
+        self._check_kernel(config, inputs, problems)
         if config.csn_mode:
             inputs.tsn_nodes = cluster.data_addresses
         return inputs, problems
@@ -176,6 +199,58 @@ class ContrailAgentCharm(ContrailCharm[AgentConfig]):
                     problems.append(ops.BlockedStatus(message))
         except (OSError, ValueError, HostError) as error:
             problems.append(ops.BlockedStatus(f"cannot read this machine's state: {error}"))
+
+    def _check_kernel(
+        self, config: AgentConfig, inputs: KernelInputs, problems: list[ops.StatusBase]
+    ) -> None:
+        """The kernel preflight (kernel mode). Its failures do not stop the deploy: they keep
+        the build and the agent out of it (see `services`), so a running agent is removed
+        rather than left restarting on `modprobe vrouter`; `workload_checks` reports them."""
+        kernel = inputs.host.kernel_release
+        if config.dpdk or not config.image_tag or not kernel:
+            return  # DPDK builds no module; the other cases already block
+        try:
+            line = config.release
+        except UnknownReleaseError:
+            return  # the config check names the tag
+        # Before the agent first ran, the unit may still switch to DPDK mode.
+        remedy = "dpdk=true" if self._stored.deployed_dpdk is None else "dpdk=true on a new unit"
+        try:
+            inputs.preflight = check_kernel(
+                self.host,
+                line,
+                config.image_tag,
+                kernel,
+                self._kernel_init_state(config),
+                lambda: self._kernel_init_log(config),
+                remedy,
+                self.unit.name,
+            )
+        except OSError as error:
+            problems.append(ops.BlockedStatus(f"cannot read this machine's state: {error}"))
+            return
+        if problems:  # listed with what else is missing, all at once
+            problems.extend(ops.BlockedStatus(m) for m in inputs.preflight.blocked)
+
+    def _kernel_init_state(self, config: AgentConfig) -> Optional[ContainerStatus]:
+        if not self._stored.runtime:
+            return None  # nothing was created yet
+        try:
+            engine = self.make_engine(self.runtime_kind(config))
+            return engine.status(self.project, [KERNEL_INIT]).get(KERNEL_INIT)
+        except EngineError as error:
+            logger.warning("could not read the state of %s: %s", KERNEL_INIT, error)
+            return None
+
+    def _kernel_init_log(self, config: AgentConfig) -> str:
+        """Its output: enough of the tail to hold the compiler's errors, which the
+        entrypoint prints (DKMS's make.log) just before its last few lines."""
+        try:
+            engine = self.make_engine(self.runtime_kind(config))
+            return engine.logs(self.project, KERNEL_INIT, 5000)
+        except EngineError as error:
+            logger.warning("could not read the logs of %s: %s", KERNEL_INIT, error)
+            return ""
 
     def _gather_controller(
         self, config: AgentConfig, inputs: AgentInputs, problems: list[ops.StatusBase]
@@ -244,17 +319,55 @@ class ContrailAgentCharm(ContrailCharm[AgentConfig]):
     def services(
         self, config: AgentConfig, cluster: Cluster, inputs: AgentInputs
     ) -> list[Service]:
-        return services(config, cluster, inputs)
+        """The containers, without the module build or the agent while the preflight keeps
+        them back: the engine then removes them, so nothing restarts on a missing module."""
+        preflight = getattr(inputs, "preflight", None)
+        withheld = set()
+        if preflight is not None:
+            withheld |= set() if preflight.build else {KERNEL_INIT}
+            withheld |= set() if preflight.agent else {AGENT}
+        return [s for s in services(config, cluster, inputs) if s.name not in withheld]
 
     # -- reconcile: the host first ---------------------------------------------------------
 
     def reconcile(self) -> Optional[ApplyReport]:
         self._prepare_host()
         report = super().reconcile()
+        if report is not None and self._await_kernel_build(report):
+            # Read the host again: with the module built, the agent joins the containers.
+            report = super().reconcile() or report
         if report is not None:
             self._remember_deployed()
         self._reboot_if_requested()
         return report
+
+    def _await_kernel_build(self, report: ApplyReport) -> bool:
+        """Whether vrouter-kernel-init, (re)created by this deploy while the agent waits for
+        its module, has finished within `kernel_build_timeout`."""
+        if KERNEL_INIT not in (*report.created, *report.recreated):
+            return False
+        evaluation = self.evaluate()
+        preflight = getattr(evaluation.inputs, "preflight", None)
+        # Judged on what the host showed before this deploy: the state of a container it
+        # replaced says nothing about the new build.
+        if evaluation.config is None or preflight is None or preflight.module:
+            return False
+        try:
+            engine = self.make_engine(self.runtime_kind(evaluation.config))
+            self.unit.status = ops.MaintenanceStatus(f"{KERNEL_INIT} building vrouter.ko")
+            for _ in range(max(1, int(self.kernel_build_timeout / self.kernel_build_poll))):
+                self.sleep(self.kernel_build_poll)
+                state = engine.status(self.project, [KERNEL_INIT]).get(KERNEL_INIT)
+                if state is None or state.state not in _BUSY:
+                    return True
+        except EngineError as error:
+            logger.warning("could not follow %s: %s", KERNEL_INIT, error)
+            return False
+        logger.warning(
+            "%s still running after %ss; the agent starts at the next hook that deploys",
+            KERNEL_INIT, self.kernel_build_timeout,
+        )  # fmt: skip
+        return False
 
     def _prepare_host(self) -> None:
         """Reserve the hugepages asked for, before anything that needs them starts."""
@@ -287,8 +400,11 @@ class ContrailAgentCharm(ContrailCharm[AgentConfig]):
             logger.warning("could not remove the hugepage settings: %s", error)
 
     def _remember_deployed(self) -> None:
+        """The mode fixes once the agent ran (it takes the NIC and shapes vhost0); a unit whose
+        preflight kept the agent back may still switch to DPDK mode."""
         config = self.evaluate().config
-        if config is not None and self._stored.deployed_dpdk is None:
+        agents = {s.name for s in self.expected_services()} & {AGENT, AGENT_DPDK}
+        if config is not None and agents and self._stored.deployed_dpdk is None:
             self._stored.deployed_dpdk = config.dpdk
             self._stored.deployed_l3mh_cidr = config.l3mh_cidr
 
@@ -319,6 +435,12 @@ class ContrailAgentCharm(ContrailCharm[AgentConfig]):
         assert config is not None
         if config.dpdk:
             return []
+        preflight = getattr(evaluation.inputs, "preflight", None)
+        if preflight is not None and (preflight.blocked or preflight.waiting):
+            return [
+                *(ops.BlockedStatus(message) for message in preflight.blocked),
+                *(ops.WaitingStatus(message) for message in preflight.waiting),
+            ]
         statuses: list[ops.StatusBase] = []
         try:
             waiting = kernel_module_waiting(self.host)

@@ -20,8 +20,9 @@ from contrail_common.testing import encode, read_env_file, write_host_file
 TAG = "2011.L3"
 VERSION = "2011.L3-build42"
 PROJECT = "contrail-agent-0"
-KERNEL = "6.8.0-48-generic"
-NEW_KERNEL = "6.8.0-51-generic"
+# Ubuntu 22.04's GA kernel, which the R24.1 line's module builds for.
+KERNEL = "5.15.0-91-generic"
+NEW_KERNEL = "5.15.0-94-generic"
 FQDN, SHORT = "node-0.maas", "node-0"
 # ens3 carries the default route via 10.0.0.1; ens4 (a data NIC) only its own 192.168.16.0/24.
 ROUTE = (
@@ -48,7 +49,8 @@ def image_names() -> set[str]:
 
 class FakeMachine:
     """One compute node: 8 CPUs, 16 GiB, ens3 (management, default route) and ens4 (data),
-    the vrouter module built and loaded for the running kernel, no hugepages reserved."""
+    the running kernel's headers installed, the vrouter module built and loaded for it, no
+    hugepages reserved."""
 
     def __init__(self, host: HostRoot) -> None:
         self.host = host
@@ -68,6 +70,7 @@ class FakeMachine:
         for nic in ("lo", "ens3", "ens4"):
             self.path(f"/sys/class/net/{nic}").mkdir(parents=True, exist_ok=True)
         self.write(f"/lib/modules/{KERNEL}/kernel/drivers/uio/uio_pci_generic.ko.zst", "elf")
+        self.install_headers(KERNEL)
         self.build_module(KERNEL)
         self.load_module()
 
@@ -84,6 +87,14 @@ class FakeMachine:
 
     def build_module(self, release: str) -> None:
         self.write(f"/lib/modules/{release}/updates/dkms/vrouter.ko", "elf")
+
+    def install_headers(self, release: str) -> None:
+        """As linux-headers-<release> does: `build` is an absolute link into /usr/src."""
+        self.write(f"/usr/src/linux-headers-{release}/Makefile", "")
+        build = self.path(f"/lib/modules/{release}/build")
+        build.parent.mkdir(parents=True, exist_ok=True)
+        build.unlink(missing_ok=True)
+        build.symlink_to(f"/usr/src/linux-headers-{release}")
 
     def load_module(self) -> None:
         self.write("/proc/modules", "vrouter 4718592 1 - Live 0x0000000000000000 (OE)\n")

@@ -29,6 +29,15 @@ def machine(monkeypatch, host: HostRoot) -> FakeMachine:
     return fake
 
 
+@pytest.fixture(autouse=True)
+def kernel_build_waits(monkeypatch) -> list[float]:
+    """The charm's waits for vrouter-kernel-init, recorded instead of slept (the build never
+    finishes unless a test says so, see kernel_testing.FakeKernelBuild)."""
+    calls: list[float] = []
+    monkeypatch.setattr(ContrailAgentCharm, "sleep", lambda self, seconds: calls.append(seconds))
+    return calls
+
+
 @pytest.fixture
 def reboots(monkeypatch) -> list[bool]:
     """Calls of ops.Unit.reboot (juju-reboot), recorded instead of run."""

@@ -16,6 +16,8 @@ from agent_testing import (
     env,
     ready_state,
 )
+from charm import ContrailAgentCharm
+from kernel_testing import FakeKernelBuild
 from ops import testing
 
 from contrail_common.containers.spec import HASH_LABEL
@@ -202,12 +204,17 @@ def test_until_the_module_is_loaded_the_unit_waits(ctx, engine, machine):
     assert ctx.run(ctx.on.update_status(), out).unit_status.name == "active"
 
 
-def test_a_kernel_upgrade_recreates_only_the_kernel_init_container(ctx, engine, host, machine):
+def test_a_kernel_upgrade_recreates_only_the_kernel_init_container(
+    ctx, engine, host, machine, monkeypatch
+):
+    build = FakeKernelBuild(engine, machine)
+    monkeypatch.setattr(ContrailAgentCharm, "sleep", lambda _charm, seconds: build(seconds))
     out = ctx.run(ctx.on.install(), ready_state())
     assert out.unit_status.name == "active"
     before = container_hashes(engine)
-    # A new kernel was installed and booted: no vrouter.ko for it yet.
+    # A new kernel and its headers were installed and booted: no vrouter.ko for it yet.
     machine.write(f"/lib/modules/{NEW_KERNEL}/modules.dep", "")
+    machine.install_headers(NEW_KERNEL)
     machine.boot(NEW_KERNEL)
     out = ctx.run(ctx.on.update_status(), out)
     assert out.unit_status == testing.WaitingStatus(
@@ -217,11 +224,12 @@ def test_a_kernel_upgrade_recreates_only_the_kernel_init_container(ctx, engine, 
     assert container_hashes(engine) == before, "update-status re-creates nothing"
     out = ctx.run(ctx.on.start(), out)
     after = container_hashes(engine)
+    # The agent sat out the build (see test_kernel_preflight) and came back unchanged.
     changed = {name for name in before if before[name] != after[name]}
-    assert changed == {"vrouter-kernel-init"}
+    assert changed == {"vrouter-kernel-init"} and set(after) == set(before)
     assert env(host, "vrouter-kernel-init")["KERNEL_RELEASE"] == NEW_KERNEL
-    # The re-created container builds and the agent loads the module.
-    machine.build_module(NEW_KERNEL)
+    # The re-created container built the module; the agent loads it.
+    assert build.waits == 1
     machine.load_module()
     assert ctx.run(ctx.on.update_status(), out).unit_status == testing.ActiveStatus(
         "Unit is ready"

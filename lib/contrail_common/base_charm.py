@@ -30,7 +30,7 @@ from .network import IPAddress, host_addresses, pick_address
 from .rendering import write_env_file
 from .runtime import ensure_runtime
 from .secrets import SecretProblem, registry_credentials
-from .services import Placement, Service, container_spec
+from .services import Placement, Service, Workload, container_spec, workload
 from .status import combine, container_problems
 
 logger = logging.getLogger(__name__)
@@ -459,7 +459,10 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
             kind = str(self._stored.runtime) or self.install_runtime(config.container_runtime)
             self._stored.runtime = kind
             engine = self.make_engine(kind)
-            services = self.services(config, cluster, evaluation.inputs)
+            planned = self._workload(evaluation, kind)
+            if planned.violations:  # a container would exit or misbehave: create none
+                raise EngineError(f"image contract: {planned.violations[0]}")
+            services = planned.services
             placement = Placement(
                 kind, self.node_role, self.app.name, self.unit.name, self.env_dir
             )
@@ -586,8 +589,14 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         evaluation = self.evaluate()
         if not evaluation.ready:
             return []
-        assert evaluation.config is not None and evaluation.cluster is not None
-        return self.services(evaluation.config, evaluation.cluster, evaluation.inputs)
+        assert evaluation.config is not None
+        return self._workload(evaluation, self.runtime_kind(evaluation.config)).services
+
+    def _workload(self, evaluation: Evaluation[ConfigT], kind: str) -> Workload:
+        config, cluster = evaluation.config, evaluation.cluster
+        assert config is not None and cluster is not None
+        services = self.services(config, cluster, evaluation.inputs)
+        return workload(services, kind, config.release, cluster.address)
 
     def _on_collect_status(self, event: ops.CollectStatusEvent) -> None:
         evaluation = self.evaluate()
@@ -602,7 +611,11 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         ready = "Unit is ready"
         if evaluation.config is not None and evaluation.config.unpinned:
             ready += f" (unpinned image tag {evaluation.config.image_tag})"
-        ready = "; ".join([ready, *(self.active_notes(evaluation) if evaluation.ready else [])])
+        notes: list[str] = []
+        if evaluation.ready and evaluation.config is not None:
+            notes += self._workload(evaluation, self.runtime_kind(evaluation.config)).notes
+            notes += self.active_notes(evaluation)
+        ready = "; ".join([ready, *notes])
         event.add_status(combine(statuses, active_message=ready))
 
     def _container_statuses(self, evaluation: Evaluation[ConfigT]) -> Sequence[ops.StatusBase]:

@@ -14,7 +14,10 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    model_validator,
 )
+
+from .images.releases import ReleaseLine, UnknownReleaseError, line_for_tag
 
 ConfigT = TypeVar("ConfigT", bound="CharmConfig")
 
@@ -126,7 +129,38 @@ def _plain_message(problem: Mapping[str, Any]) -> str:
 
 
 # Tags that name a moving target rather than a release: allowed, but status says so.
-UNPINNED_TAGS = frozenset({"latest", "master", "nightly", "dev", "main"})
+UNPINNED_TAGS = frozenset({"latest", "latest-stable", "master", "nightly", "dev", "main"})
+
+# The reference grammar of the distribution spec: a registry host (optional port) and/or a
+# path of lowercase components; a tag of at most 128 word characters, dots and dashes.
+_REGISTRY = re.compile(
+    r"(?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
+    r"(?::[0-9]{1,5})?)(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+)
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+
+
+def _check_registry(value: str) -> str:
+    text = value.strip().rstrip("/")
+    if text and not _REGISTRY.fullmatch(text):
+        raise ValueError(
+            "must be empty (the release line's registry), a Docker Hub organisation such as "
+            "opensdn, or a registry such as registry.example:5000/contrail"
+        )
+    return text
+
+
+def _check_tag(value: str) -> str:
+    text = value.strip()
+    if text and not _TAG.fullmatch(text):
+        raise ValueError(
+            "must be an image tag such as R24.1-latest (letters, digits, '_', '.', '-')"
+        )
+    return text
+
+
+RegistryName = Annotated[str, AfterValidator(_check_registry)]
+ImageTag = Annotated[str, AfterValidator(_check_tag)]
 
 
 def _check_proxy(value: str) -> str:
@@ -170,10 +204,12 @@ class WorkloadConfig(CharmConfig):
 
     container_runtime: Literal["auto", "docker", "containerd"] = "auto"
     control_network: CidrList = ()
-    docker_registry: SingleLine = "tungstenfabric"
+    # Empty: the community registry of the release line (tungstenfabric or opensdn).
+    docker_registry: RegistryName = ""
     docker_registry_insecure: bool = False
     registry_credentials: SecretUri = ""
-    image_tag: SingleLine = ""
+    image_tag: ImageTag = ""
+    release_line: Literal["auto", "R2011", "R24.1", "R25.1"] = "auto"
     log_level: LogLevel = "SYS_NOTICE"
     http_proxy: ProxyUrl = ""
     https_proxy: ProxyUrl = ""
@@ -183,13 +219,32 @@ class WorkloadConfig(CharmConfig):
     nagios_context: NagiosName = Field(default="juju", alias="nagios_context")
     nagios_servicegroups: NagiosGroups = Field(default="", alias="nagios_servicegroups")
 
+    @model_validator(mode="after")
+    def _check_release(self) -> WorkloadConfig:
+        if self.image_tag:
+            try:
+                line_for_tag(self.image_tag, self.release_line)
+            except UnknownReleaseError as error:
+                raise ValueError(str(error)) from None
+        return self
+
     @property
     def unpinned(self) -> bool:
         return self.image_tag in UNPINNED_TAGS
 
-    def image(self, name: str) -> str:
-        """The full reference of a Contrail image, e.g. `tungstenfabric/contrail-nodemgr:2011`."""
-        return f"{self.docker_registry.rstrip('/')}/{name}:{self.image_tag}"
+    @property
+    def release(self) -> ReleaseLine:
+        """The release line of image-tag (release-line when set); image-tag must be set."""
+        return line_for_tag(self.image_tag, self.release_line)
+
+    @property
+    def registry(self) -> str:
+        return self.docker_registry or self.release.registry
+
+    def image(self, component: str) -> str:
+        """The full reference of a Contrail image from its component name, e.g.
+        `nodemgr` -> `opensdn/contrail-nodemgr:R24.1-latest` on the R24.1 line."""
+        return f"{self.registry}/{self.release.prefix}-{component}:{self.image_tag}"
 
     def proxy_env(self) -> dict[str, str]:
         names = {"http_proxy": self.http_proxy, "https_proxy": self.https_proxy}

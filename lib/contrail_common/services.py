@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .containers import ContainerSpec, Mount, RestartPolicy
+from .containers.containerd_engine import DEFAULT_NAMESPACE
 from .containers.detect import CONTAINERD_SOCKET, DOCKER_SOCKET
+from .images import contract
+from .images.releases import ReleaseLine
 
 # Every Contrail container writes its logs and crash dumps to the host.
 STANDARD_MOUNTS = (
@@ -22,7 +26,11 @@ JUJU_UNIT_LABEL = "io.juju.unit"
 
 @dataclass(frozen=True)
 class Service:
-    """One Contrail service: its container name, image, role label and environment."""
+    """One Contrail service: its container name, image component, role label and environment.
+
+    `image` is the component (`nodemgr`, `controller-config-api`, `external-kafka`); the
+    release line adds its prefix (`contrail-` or `opensdn-`), the registry and the tag.
+    """
 
     name: str
     image: str
@@ -83,17 +91,26 @@ def join(items: Iterable[object]) -> str:
     return ",".join(str(item) for item in items)
 
 
+def space_join(items: Iterable[object]) -> str:
+    """A space list, the form kube-manager's subnet lists take (it splits them on whitespace)."""
+    return " ".join(str(item) for item in items)
+
+
 def flag(value: bool) -> str:
     return "true" if value else "false"
 
 
-def node_init(env: Mapping[str, str]) -> Service:
-    """Host preparation every Contrail node runs once (sysctls, the contrail-status tool)."""
+def node_init(env: Mapping[str, str], status_image: str) -> Service:
+    """Host preparation every Contrail node runs once (sysctls, the contrail-status tool).
+
+    It exits 1 without CONTRAIL_STATUS_IMAGE, the image its contrail-status and contrail-tools
+    wrappers run (`contract.yaml`).
+    """
     return Service(
         "node-init",
-        "contrail-node-init",
         "node-init",
-        env,
+        "node-init",
+        {**env, "CONTRAIL_STATUS_IMAGE": status_image},
         mounts=(Mount(source="/usr/bin", target="/host/usr/bin"),),
         privileged=True,
         pid_host=True,
@@ -105,7 +122,7 @@ def nodemgr(group: str, node_type: str, env: Mapping[str, str]) -> Service:
     """The node manager of a service group; it watches the group's containers via the engine."""
     return Service(
         f"{group}-nodemgr",
-        "contrail-nodemgr",
+        "nodemgr",
         node_type,
         {**env, "NODE_TYPE": node_type},
         engine_socket=True,
@@ -116,11 +133,57 @@ def provisioner(group: str, node_type: str, env: Mapping[str, str]) -> Service:
     """Registers the group's node in the config API, then exits; re-run only after failures."""
     return Service(
         f"{group}-provisioner",
-        "contrail-provisioner",
+        "provisioner",
         node_type,
         {**env, "NODE_TYPE": node_type},
         restart=RestartPolicy.ON_FAILURE,
     )
+
+
+def for_engine(
+    services: Sequence[Service], engine_kind: str, release: ReleaseLine
+) -> tuple[list[Service], list[str]]:
+    """The services as this engine can run them, and notes on what it cannot.
+
+    Node managers find their peers through the engine: on containerd they list the namespace
+    named by CONTAINERD_NAMESPACE (default `k8s.io`, not ours). Before 21.4 they know no
+    containerd namespace at all and exit, so on that line they are left out.
+    """
+    if engine_kind != "containerd":
+        return list(services), []
+    if not release.nodemgr_containerd:
+        kept = [s for s in services if not s.engine_socket]
+        if len(kept) == len(services):
+            return kept, []
+        return kept, [f"node managers not run: {release.name} ones cannot watch containerd"]
+    namespace = {"CONTAINERD_NAMESPACE": DEFAULT_NAMESPACE}
+    return [
+        dataclasses.replace(s, env={**s.env, **namespace}) if s.engine_socket else s
+        for s in services
+    ], []
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A unit's services as its engine will run them, with what the status should say."""
+
+    services: list[Service]
+    notes: list[str]
+    # Breaches of the image contract: nothing is deployed while there are any.
+    violations: list[str]
+
+
+def workload(
+    services: Sequence[Service], engine_kind: str, release: ReleaseLine, address: str
+) -> Workload:
+    """`services` adapted to the engine and checked against the image contract."""
+    kept, notes = for_engine(services, engine_kind, release)
+    violations = [
+        f"{service.name}: {problem}"
+        for service in kept
+        for problem in contract.problems(release, service.image, service.env, address)
+    ]
+    return Workload(kept, notes, violations)
 
 
 def contrail_env(
@@ -183,16 +246,17 @@ def cassandra_env(
     ports: CassandraPorts,
     node_type: str,
     addresses: Sequence[str],
-    own_address: str,
     jvm_options: str,
 ) -> dict[str, str]:
-    """The variables the third-party Cassandra image reads, and no others."""
+    """The variables the Cassandra image reads, and no others.
+
+    CASSANDRA_SEEDS holds every member: the entrypoint finds its own listen address in that
+    list (and exits when it is absent), then keeps the first two as seeds itself.
+    """
     return {
         "NODE_TYPE": node_type,
         "CASSANDRA_CLUSTER_NAME": cluster_name,
-        # Every node sees the same first three members as seeds, in the leader's order.
-        "CASSANDRA_SEEDS": join(addresses[:3]),
-        "CASSANDRA_LISTEN_ADDRESS": own_address,
+        "CASSANDRA_SEEDS": join(addresses),
         "CASSANDRA_START_RPC": "true",
         "CASSANDRA_PORT": str(ports.port),
         "CASSANDRA_CQL_PORT": str(ports.cql),

@@ -47,11 +47,11 @@ def unit_data(state: testing.State, endpoint: str) -> list[dict[str, Any]]:
     ]
 
 
-def engine_with_images(images: Iterable[str], tag: str, version: str) -> MemoryEngine:
-    """An in-memory engine whose registry serves these images at this tag and version label."""
+def engine_with_images(references: Iterable[str], version: str) -> MemoryEngine:
+    """An in-memory engine whose registry serves these images with this version label."""
     engine = MemoryEngine()
-    for name in images:
-        engine.add_image(f"tungstenfabric/{name}:{tag}", {"version": version})
+    for reference in references:
+        engine.add_image(reference, {"version": version})
     return engine
 
 
@@ -85,8 +85,7 @@ def read_env_file(host: HostRoot, project: str, container: str) -> dict[str, str
 
 def charm_fixtures(
     charm: type,
-    image_names: Callable[[], Iterable[str]],
-    tag: str,
+    image_references: Callable[[], Iterable[str]],
     version: str,
     addresses: Iterable[str],
 ):
@@ -98,7 +97,7 @@ def charm_fixtures(
 
     @pytest.fixture
     def engine() -> MemoryEngine:
-        return engine_with_images(image_names(), tag, version)
+        return engine_with_images(image_references(), version)
 
     @pytest.fixture
     def host(tmp_path) -> HostRoot:

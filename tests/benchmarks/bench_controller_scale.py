@@ -59,7 +59,7 @@ def hook_time(ctx: testing.Context, units: int) -> float:
 def main() -> int:
     monkeypatch = pytest.MonkeyPatch()
     scratch = Path(__import__("tempfile").mkdtemp(prefix="scale-"))
-    engine = engine_with_images(image_names(), TAG, VERSION)
+    engine = engine_with_images(image_names(), VERSION)
     place_charm(monkeypatch, ContrailControllerCharm, engine, HostRoot(scratch), ["10.0.0.10"])
     ctx = testing.Context(ContrailControllerCharm)
     results = {units: hook_time(ctx, units) for units in SIZES}

@@ -127,6 +127,8 @@ def config_model(charm_dir: Path):
         )
         assert spec and spec.loader
         module = importlib.util.module_from_spec(spec)
+        # Registered first, as an import does: dataclasses look their module up by name.
+        sys.modules[spec.name] = module
         spec.loader.exec_module(module)
     finally:
         del sys.path[:2]

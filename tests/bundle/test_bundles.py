@@ -193,4 +193,4 @@ def test_dpdk_overlay_switches_the_agent_to_dpdk():
     document, _ = resolve(STANDARD, BUNDLES / "overlays" / "dpdk.yaml")
     options = document["applications"]["contrail-agent"]["options"]
     assert options["dpdk"] is True and options["physical-interface"]
-    assert options["image-tag"] == "2011.L3", "the overlay keeps the base bundle's options"
+    assert options["image-tag"] == "R24.1-latest", "the overlay keeps the base bundle's options"

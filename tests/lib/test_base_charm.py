@@ -19,7 +19,7 @@ from ops import testing
 
 sys.path.insert(0, str(Path(__file__).parent / "probe" / "src"))
 
-from probe_charm import IMAGES, ProbeCharm
+from probe_charm import COMPONENTS, IMAGES, ProbeCharm
 
 from contrail_common.containers import RegistryCredentials
 from contrail_common.containers.memory_engine import MemoryRegistry
@@ -33,12 +33,12 @@ from contrail_common.testing import (
     unit_data,
 )
 
-TAG = "2011.L3"
-VERSION = "2011.L3-build42"
+TAG = "R24.1-latest"
+VERSION = "R24.1-build42"
 PROJECT = "contrail-probe-0"
 
 engine, host, scratch_host, ctx = charm_fixtures(
-    ProbeCharm, lambda: IMAGES, TAG, VERSION, ["10.0.0.10", "192.168.1.10"]
+    ProbeCharm, lambda: IMAGES, VERSION, ["10.0.0.10", "192.168.1.10"]
 )
 
 
@@ -75,8 +75,8 @@ def test_unset_image_tag_blocks_and_deploys_nothing(ctx, engine):
 
 
 def test_unpinned_tag_is_shown(ctx, engine):
-    for name in IMAGES:
-        engine.add_image(f"tungstenfabric/{name}:latest", {"version": "master"})
+    for name in COMPONENTS:
+        engine.add_image(f"opensdn/opensdn-{name}:latest", {"version": "master"})
     out = ctx.run(ctx.on.config_changed(), state(config={"image-tag": "latest"}))
     assert out.unit_status == testing.ActiveStatus("Unit is ready (unpinned image tag latest)")
 
@@ -198,17 +198,17 @@ def test_secret_without_keys_blocks(ctx):
 
 
 def test_pull_failure_is_kept_and_update_status_does_not_retry(ctx, engine):
-    del engine.registries["docker.io"].images[f"tungstenfabric/contrail-probe-api:{TAG}"]
+    del engine.registries["docker.io"].images[f"opensdn/contrail-probe-api:{TAG}"]
     out = ctx.run(ctx.on.install(), state())
     assert out.unit_status == testing.BlockedStatus(
-        f"cannot pull tungstenfabric/contrail-probe-api:{TAG} from docker.io: "
+        f"cannot pull opensdn/contrail-probe-api:{TAG} from docker.io: "
         "image not found (check the image name and tag): manifest unknown"
     )
     writes = engine.io.writes
     again = ctx.run(ctx.on.update_status(), out)
     assert engine.io.writes == writes, "update-status neither pulls nor creates"
     assert again.unit_status == out.unit_status
-    engine.add_image(f"tungstenfabric/contrail-probe-api:{TAG}", {"version": VERSION})
+    engine.add_image(f"opensdn/contrail-probe-api:{TAG}", {"version": VERSION})
     assert ctx.run(ctx.on.config_changed(), again).unit_status.name == "active"
 
 

@@ -18,14 +18,14 @@ from contrail_common.monitoring import cos
 from contrail_common.testing import charm_fixtures, mark_installed
 from contrail_interfaces.cos_agent_v0 import ProviderUnitData
 
-TAG = "2011.L3"
+TAG = "R24.1-latest"
 PROJECT = "contrail-probe-0"
 SERVICE = f"contrail-exporter-{PROJECT}.service"
 UNIT_FILE = f"/etc/systemd/system/{SERVICE}"
 STATE_FILE = f"/var/lib/contrail-charms/container-states/{PROJECT}.json"
 
 engine, host, scratch_host, ctx = charm_fixtures(
-    ProbeCharm, lambda: IMAGES, TAG, "2011.L3-build42", ["10.0.0.10"]
+    ProbeCharm, lambda: IMAGES, "R24.1-build42", ["10.0.0.10"]
 )
 
 

@@ -22,7 +22,7 @@ IMAGE = "registry.example:5000/contrail/config-api:2011"
 @pytest.fixture
 def engine() -> MemoryEngine:
     engine = MemoryEngine()
-    engine.add_image(IMAGE, {"version": "2011.L3"})
+    engine.add_image(IMAGE, {"version": "R24.1-latest"})
     engine.pull(IMAGE)
     return engine
 
@@ -89,7 +89,7 @@ def test_create_needs_the_image_pulled(engine):
 
 
 def test_pull_returns_the_version_label(engine):
-    assert engine.pull(IMAGE).version == "2011.L3"
+    assert engine.pull(IMAGE).version == "R24.1-latest"
 
 
 def test_pull_retries_only_an_unreachable_registry():

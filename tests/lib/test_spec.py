@@ -11,7 +11,7 @@ from contrail_common.containers import ContainerSpec, Mount, RestartPolicy, imag
 from contrail_common.containers.images import split_reference
 from contrail_common.containers.spec import read_env_file
 
-IMAGE = "registry.example:5000/tungstenfabric/contrail-controller-config-api:2011.L3"
+IMAGE = "registry.example:5000/opensdn/contrail-controller-config-api:2011.L3"
 
 
 def make(**fields) -> ContainerSpec:

@@ -14,7 +14,8 @@ from contrail_common.containers.memory_engine import MemoryEngine
 from contrail_common.hostpaths import HostRoot
 from contrail_common.testing import write_host_file
 
-KERNEL = "6.8.0-45-generic"
+# Ubuntu 22.04's GA kernel, the one the standard bundle's release line (R24.1) builds for.
+KERNEL = "5.15.0-91-generic"
 K8S_MACHINE_APPS = ("kubernetes-control-plane", "kubernetes-worker")
 
 
@@ -66,6 +67,7 @@ class Machine:
         if self.apps & set(K8S_MACHINE_APPS):
             # The vRouter module as the kernel-init container leaves it, and the CNI binary
             # the cni-init container installs (both containers are simulated by the engine).
+            self.write(f"/lib/modules/{KERNEL}/build/Makefile")  # linux-headers-<release>
             self.write(f"/lib/modules/{KERNEL}/updates/dkms/vrouter.ko")
             self.write("/sys/module/vrouter/initstate", "live\n")
             self.write("/proc/modules", "vrouter 512000 1 - Live 0x0000000000000000\n")

@@ -23,7 +23,7 @@ from contrail_common.host import (
 )
 from contrail_common.services import Service, contrail_env, join, node_init, nodemgr, provisioner
 
-VERSION_IMAGE = "contrail-vrouter-agent"
+VERSION_IMAGE = "vrouter-agent"
 ROLE = "vrouter"
 NODEMGR = "vrouter-nodemgr"
 PROVISIONER = "vrouter-provisioner"
@@ -344,6 +344,16 @@ class AgentInputs:
 # -- the containers ----------------------------------------------------------------------------
 
 
+def notes(inputs: AgentInputs) -> list[str]:
+    """What the images cannot do with these inputs, for the active status."""
+    if len(inputs.pod_subnets) > 1:
+        return [
+            f"only pod subnet {inputs.pod_subnets[0]} is routed through vhost0 on this node "
+            "(the vRouter agent routes one)"
+        ]
+    return []
+
+
 def _present(env: Mapping[str, object]) -> dict[str, str]:
     """Only the variables that have a value: an empty one would override the image default."""
     return {key: str(value) for key, value in env.items() if value not in (None, "")}
@@ -368,7 +378,8 @@ def _contrail(config: AgentConfig, inputs: AgentInputs) -> dict[str, str]:
     env.update(
         _present(
             {
-                "KUBERNETES_POD_SUBNETS": join(inputs.pod_subnets),
+                # The agent routes this through vhost0 with one `ip route add`: one subnet.
+                "KUBERNETES_POD_SUBNETS": inputs.pod_subnets[0] if inputs.pod_subnets else "",
                 "KUBERNETES_API_SERVER": inputs.api_server,
                 "KUBERNETES_API_SECURE_PORT": inputs.api_port,
             }
@@ -465,7 +476,7 @@ def services(config: AgentConfig, cluster: Cluster, inputs: AgentInputs) -> list
     identity = _identity(config, inputs)
     manager = nodemgr("vrouter", ROLE, {**contrail, **identity})
     result = [
-        node_init(_contrail_base(config, inputs)),
+        node_init(_contrail_base(config, inputs), config.image("status")),
         dataclasses.replace(manager, mounts=(*manager.mounts, _LOADBALANCER)),
         provisioner(
             "vrouter",
@@ -482,7 +493,7 @@ def services(config: AgentConfig, cluster: Cluster, inputs: AgentInputs) -> list
         result += [
             Service(
                 KERNEL_INIT_DPDK,
-                "contrail-vrouter-kernel-init-dpdk",
+                "vrouter-kernel-init-dpdk",
                 ROLE,
                 {"LOG_LEVEL": config.log_level, **dpdk},
                 mounts=_DPDK_MOUNTS,
@@ -491,7 +502,7 @@ def services(config: AgentConfig, cluster: Cluster, inputs: AgentInputs) -> list
             ),
             Service(
                 AGENT_DPDK,
-                "contrail-vrouter-agent-dpdk",
+                "vrouter-agent-dpdk",
                 ROLE,
                 {
                     "LOG_LEVEL": config.log_level,
@@ -523,7 +534,7 @@ def services(config: AgentConfig, cluster: Cluster, inputs: AgentInputs) -> list
         result.append(
             Service(
                 KERNEL_INIT,
-                "contrail-vrouter-kernel-build-init",
+                "vrouter-kernel-build-init",
                 ROLE,
                 # The image reads `uname -r` itself; the release is here so that booting another
                 # kernel changes this container's spec, and the engine re-creates it, which
@@ -537,7 +548,7 @@ def services(config: AgentConfig, cluster: Cluster, inputs: AgentInputs) -> list
     result.append(
         Service(
             AGENT,
-            "contrail-vrouter-agent",
+            "vrouter-agent",
             ROLE,
             _agent(config, inputs),
             mounts=_AGENT_MOUNTS,

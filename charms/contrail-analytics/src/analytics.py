@@ -18,7 +18,7 @@ from contrail_common.services import (
     provisioner,
 )
 
-VERSION_IMAGE = "contrail-analytics-api"
+VERSION_IMAGE = "analytics-api"
 # The analytics API: what `juju expose` opens.
 PORTS = (8081,)
 
@@ -60,20 +60,20 @@ def services(config: AnalyticsConfig, cluster: Cluster, inputs: AnalyticsInputs)
         "REDIS_NODES": own,
     }
     result = [
-        node_init(common),
+        node_init(common, config.image("status")),
         nodemgr("analytics", "analytics", common),
         provisioner("analytics", "analytics", common),
-        Service("analytics-api", "contrail-analytics-api", "analytics", common),
+        Service("analytics-api", "analytics-api", "analytics", common),
         Service(
             "analytics-collector",
-            "contrail-analytics-collector",
+            "analytics-collector",
             "analytics",
             common,
             cap_add=("SYS_PTRACE",),
         ),
         Service(
             "redis",
-            "contrail-external-redis",
+            "external-redis",
             "analytics",
             {"REDIS_NODES": own, "REDIS_SERVER_PORT": "6379"},
         ),
@@ -83,25 +83,24 @@ def services(config: AnalyticsConfig, cluster: Cluster, inputs: AnalyticsInputs)
             "KAFKA_NODES": own,
             "ZOOKEEPER_NODES": controllers,
             "ZOOKEEPER_PORT": "2181",
-            "KAFKA_LISTEN_ADDRESS": cluster.address,
+            # No KAFKA_LISTEN_ADDRESS: only when it is unset does the entrypoint find this
+            # broker's place in KAFKA_NODES, which is its broker.id (`contract.yaml`).
         }
         result += [
             nodemgr("alarm", "analytics-alarm", common),
             provisioner("alarm", "analytics-alarm", common),
             Service(
                 "alarm-kafka",
-                "contrail-external-kafka",
+                "external-kafka",
                 "analytics-alarm",
                 kafka,
                 # Kafka keeps its log segments in /tmp/kafka-logs inside the container.
                 mounts=(Mount(source="analytics-kafka", target="/tmp/kafka-logs", kind="volume"),),  # noqa: S108
             ),
-            Service("alarm-gen", "contrail-analytics-alarm-gen", "analytics-alarm", common),
+            Service("alarm-gen", "analytics-alarm-gen", "analytics-alarm", common),
             nodemgr("snmp", "analytics-snmp", common),
             provisioner("snmp", "analytics-snmp", common),
-            Service(
-                "snmp-collector", "contrail-analytics-snmp-collector", "analytics-snmp", common
-            ),
-            Service("snmp-topology", "contrail-analytics-snmp-topology", "analytics-snmp", common),
+            Service("snmp-collector", "analytics-snmp-collector", "analytics-snmp", common),
+            Service("snmp-topology", "analytics-snmp-topology", "analytics-snmp", common),
         ]
     return result

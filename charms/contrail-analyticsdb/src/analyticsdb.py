@@ -19,7 +19,7 @@ from contrail_common.services import (
     provisioner,
 )
 
-VERSION_IMAGE = "contrail-analytics-query-engine"
+VERSION_IMAGE = "analytics-query-engine"
 # Nothing is meant to be reached from outside the Contrail networks: `juju expose` opens nothing.
 PORTS: tuple[int, ...] = ()
 # The role label of the database containers and the NODE_TYPE their Contrail services read.
@@ -63,7 +63,7 @@ def services(
         orchestrator=inputs.orchestrator,
     )
     return [
-        node_init(common),
+        node_init(common, config.image("status")),
         nodemgr(
             "database",
             ROLE,
@@ -75,17 +75,16 @@ def services(
             },
         ),
         provisioner("database", ROLE, common),
-        Service("database-query-engine", "contrail-analytics-query-engine", ROLE, common),
+        Service("database-query-engine", "analytics-query-engine", ROLE, common),
         Service(
             "database-cassandra",
-            "contrail-external-cassandra",
+            "external-cassandra",
             ROLE,
             cassandra_env(
                 cluster_name="contrail_analytics",
                 ports=ANALYTICS_CASSANDRA,
                 node_type=ROLE,
                 addresses=cluster.addresses,
-                own_address=cluster.address,
                 jvm_options=config.cassandra_jvm_extra_opts,
             ),
             mounts=(

@@ -28,6 +28,16 @@ from contrail_interfaces import contrail_controller_v0 as controller_schema
 ANALYTICS = "contrail-analytics"
 ANALYTICSDB = "contrail-analyticsdb"
 PROVIDES = "contrail-controller"
+# Values the leader generates once and keeps in charm secrets, never hard-coded defaults:
+# peer field -> (secret key, what it is, secret label).
+GENERATED = {
+    "erlang_cookie_secret": (
+        "cookie",
+        "Erlang cookie of the controller's RabbitMQ nodes",
+        "rabbitmq-erlang-cookie",
+    ),
+    "webui_password_secret": ("password", "web UI admin password", "webui-admin-password"),
+}
 
 
 class ContrailControllerCharm(ContrailCharm[ControllerConfig]):
@@ -47,6 +57,7 @@ class ContrailControllerCharm(ContrailCharm[ControllerConfig]):
         # The operator's apply-defaults requests, counted: an intent, not derivable state.
         self._stored.set_default(defaults_generation=0)
         framework.observe(self.on.apply_defaults_action, self._on_apply_defaults)
+        framework.observe(self.on.webui_password_action, self._on_webui_password)
 
     # -- inputs ------------------------------------------------------------------------------
 
@@ -69,14 +80,16 @@ class ContrailControllerCharm(ContrailCharm[ControllerConfig]):
             if db_data is not None:
                 inputs.analyticsdb_ips = [str(ip) for ip in db_data.analyticsdb_ips]
         self._gather_orchestrators(inputs, problems)
-        inputs.erlang_cookie = self._erlang_cookie(problems)
+        inputs.erlang_cookie = self._generated("erlang_cookie_secret", "cookie", problems)
+        inputs.webui_password = self._generated("webui_password_secret", "password", problems)
         return inputs, problems
 
     def _gather_orchestrators(
         self, inputs: ControllerInputs, problems: list[ops.StatusBase]
     ) -> None:
         """Kubernetes clusters keyed by cluster name, one per requiring application."""
-        for relation in self.model.relations[PROVIDES]:
+        # In relation order (ids grow as relations are made), so messages do not vary.
+        for relation in sorted(self.model.relations[PROVIDES], key=lambda r: r.id):
             data = self.read_app_data(relation, controller_schema.RequirerAppData, problems)
             if (
                 data is None
@@ -109,18 +122,17 @@ class ContrailControllerCharm(ContrailCharm[ControllerConfig]):
                 )
             )
 
-    def _erlang_cookie(self, problems: list[ops.StatusBase]) -> str:
-        data = self.peer_app_data()
-        if not data.erlang_cookie_secret:
-            problems.append(
-                ops.WaitingStatus("waiting for the leader to generate the RabbitMQ cookie")
-            )
+    def _generated(self, field: str, key: str, problems: list[ops.StatusBase]) -> str:
+        """A value the leader generated once for the application (see GENERATED)."""
+        secret_id = getattr(self.peer_app_data(), field)
+        what = GENERATED[field][1]
+        if not secret_id:
+            problems.append(ops.WaitingStatus(f"waiting for the leader to generate the {what}"))
             return ""
         try:
-            secret = self.model.get_secret(id=data.erlang_cookie_secret)
-            return secret.get_content(refresh=True)["cookie"]
+            return self.model.get_secret(id=secret_id).get_content(refresh=True)[key]
         except (ops.SecretNotFoundError, ops.ModelError, KeyError):
-            problems.append(ops.WaitingStatus("waiting for the RabbitMQ cookie secret"))
+            problems.append(ops.WaitingStatus(f"waiting for the {what} secret"))
             return ""
 
     def services(
@@ -131,15 +143,16 @@ class ContrailControllerCharm(ContrailCharm[ControllerConfig]):
     # -- what the leader publishes -----------------------------------------------------------
 
     def leader_setup(self, peer: ops.Relation, data: PeerAppData) -> PeerAppData:
-        if data.erlang_cookie_secret:
-            return data
-        # The cookie lets the RabbitMQ nodes cluster; it is generated once, never hard-coded.
-        secret = self.app.add_secret(
-            {"cookie": secrets.token_hex(32)},
-            label="rabbitmq-erlang-cookie",
-            description="Erlang cookie shared by the controller's RabbitMQ nodes",
-        )
-        return data.model_copy(update={"erlang_cookie_secret": secret.id})
+        """Generate each value of GENERATED once (also on an upgrade from a charm without it)."""
+        update: dict[str, str] = {}
+        for field, (key, what, label) in GENERATED.items():
+            if getattr(data, field):
+                continue
+            secret = self.app.add_secret(
+                {key: secrets.token_urlsafe(24)}, label=label, description=f"The {what}"
+            )
+            update[field] = str(secret.id)
+        return data.model_copy(update=update) if update else data
 
     def publish(self, evaluation: Evaluation[ControllerConfig]) -> None:
         config, cluster = evaluation.config, evaluation.cluster
@@ -189,6 +202,14 @@ class ContrailControllerCharm(ContrailCharm[ControllerConfig]):
             write_databag(relation, self.app, data)
 
     # -- actions -----------------------------------------------------------------------------
+
+    def _on_webui_password(self, event: ops.ActionEvent) -> None:
+        problems: list[ops.StatusBase] = []
+        password = self._generated("webui_password_secret", "password", problems)
+        if not password:
+            event.fail("the leader has not generated the web UI password yet; see juju status")
+            return
+        event.set_results({"username": "admin", "password": password})
 
     def _on_apply_defaults(self, event: ops.ActionEvent) -> None:
         if not self.evaluate().ready:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Annotated, Optional
 
@@ -11,9 +12,9 @@ from pydantic import AfterValidator, Field, IPvAnyAddress, model_validator
 
 from contrail_common.base_charm import Cluster
 from contrail_common.config import CidrList, SecretUri, SingleLine, WorkloadConfig
-from contrail_common.services import Service, contrail_env, flag, join, node_init
+from contrail_common.services import Service, contrail_env, flag, join, node_init, space_join
 
-VERSION_IMAGE = "contrail-kubernetes-kube-manager"
+VERSION_IMAGE = "kubernetes-kube-manager"
 PORTS: tuple[int, ...] = ()
 _NAME = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
 
@@ -27,6 +28,58 @@ def _fq_name(parts: int, example: str):
         return value
 
     return AfterValidator(check)
+
+
+@dataclass(frozen=True)
+class KeystoneUrl:
+    """A Keystone URL split the way the images take it: KEYSTONE_AUTH_PROTO, _HOST, the port
+    (both _ADMIN_PORT and _PUBLIC_PORT: v3 serves both on one) and _URL_VERSION. No script
+    reads a whole KEYSTONE_AUTH_URL (`contract.yaml`)."""
+
+    proto: str
+    host: str
+    port: int
+    version: str
+
+    def env(self) -> dict[str, str]:
+        return {
+            "KEYSTONE_AUTH_PROTO": self.proto,
+            "KEYSTONE_AUTH_HOST": self.host,
+            "KEYSTONE_AUTH_ADMIN_PORT": str(self.port),
+            "KEYSTONE_AUTH_PUBLIC_PORT": str(self.port),
+            "KEYSTONE_AUTH_URL_VERSION": self.version,
+        }
+
+
+def parse_keystone_url(value: str) -> KeystoneUrl:
+    parts = urllib.parse.urlsplit(value)
+    version = parts.path.rstrip("/") or "/v3"
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or port == -1
+        or version not in ("/v3", "/v2.0")
+        or parts.query
+        or parts.fragment
+        or parts.username
+    ):
+        raise ValueError(
+            "must be a Keystone URL such as http://10.0.0.10:5000/v3 (http or https, a host, "
+            "an optional port, and /v3 or /v2.0)"
+        )
+    default_port = 443 if parts.scheme == "https" else 80
+    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    return KeystoneUrl(parts.scheme, host, port or default_port, version)
+
+
+def _check_keystone_url(value: str) -> str:
+    if value:
+        parse_keystone_url(value)
+    return value
 
 
 ProjectName = Annotated[str, _fq_name(2, "default-domain:k8s")]
@@ -61,11 +114,14 @@ class MasterConfig(WorkloadConfig):
     )
     nested_mode: bool = Field(default=False, alias="nested_mode")
     nested_controller_nodes: SingleLine = Field(default="", alias="nested_controller_nodes")
-    nested_keystone_url: SingleLine = Field(default="", alias="nested_keystone_url")
+    nested_keystone_url: Annotated[SingleLine, AfterValidator(_check_keystone_url)] = Field(
+        default="", alias="nested_keystone_url"
+    )
     nested_keystone_user: SingleLine = Field(default="admin", alias="nested_keystone_user")
     nested_keystone_password: SecretUri = Field(default="", alias="nested_keystone_password")
     nested_keystone_project: SingleLine = Field(default="admin", alias="nested_keystone_project")
-    nested_keystone_domain: SingleLine = Field(default="default", alias="nested_keystone_domain")
+    # The name of Keystone's default domain (its id is `default`), as the images default it.
+    nested_keystone_domain: SingleLine = Field(default="Default", alias="nested_keystone_domain")
     nested_keystone_region: SingleLine = Field(default="RegionOne", alias="nested_keystone_region")
     nested_vip: Optional[IPvAnyAddress] = Field(default=None, alias="nested_vip")
     nested_port: int = Field(default=9091, ge=1, le=65535, alias="nested_port")
@@ -144,9 +200,10 @@ def services(config: MasterConfig, cluster: Cluster, inputs: MasterInputs) -> li
         "KUBERNETES_API_SECURE_PORT": str(inputs.api_port),
         "K8S_TOKEN": inputs.token,
         "KUBERNETES_CLUSTER_NAME": config.cluster_name,
-        "KUBERNETES_POD_SUBNETS": join(config.pod_subnets),
-        "KUBERNETES_SERVICE_SUBNETS": join(config.service_subnets),
-        "KUBERNETES_IP_FABRIC_SUBNETS": join(config.ip_fabric_subnets),
+        # kube-manager splits its subnet lists on whitespace (`contract.yaml`).
+        "KUBERNETES_POD_SUBNETS": space_join(config.pod_subnets),
+        "KUBERNETES_SERVICE_SUBNETS": space_join(config.service_subnets),
+        "KUBERNETES_IP_FABRIC_SUBNETS": space_join(config.ip_fabric_subnets),
         "KUBERNETES_IP_FABRIC_FORWARDING": flag(config.ip_fabric_forwarding),
         "KUBERNETES_IP_FABRIC_SNAT": flag(config.ip_fabric_snat),
         "DIST_SNAT_PROTO_PORT_LIST": "tcp:1024,udp:1024",
@@ -170,7 +227,7 @@ def services(config: MasterConfig, cluster: Cluster, inputs: MasterInputs) -> li
             "CONFIG_NODES": underlay,
             "LOG_LEVEL": config.log_level,
             "AUTH_MODE": "keystone",
-            "KEYSTONE_AUTH_URL": config.nested_keystone_url,
+            **parse_keystone_url(config.nested_keystone_url).env(),
             "KEYSTONE_AUTH_ADMIN_USER": config.nested_keystone_user,
             "KEYSTONE_AUTH_ADMIN_PASSWORD": inputs.keystone_password,
             "KEYSTONE_AUTH_ADMIN_TENANT": config.nested_keystone_project,
@@ -194,6 +251,6 @@ def services(config: MasterConfig, cluster: Cluster, inputs: MasterInputs) -> li
         }
     common = {"LOG_LEVEL": config.log_level}
     return [
-        node_init(common),
-        Service("kube-manager", "contrail-kubernetes-kube-manager", "kubernetes", env),
+        node_init(common, config.image("status")),
+        Service("kube-manager", "kubernetes-kube-manager", "kubernetes", env),
     ]

@@ -19,7 +19,7 @@ from contrail_common.containers import Mount
 from contrail_common.rendering import render_file, template_environment
 from contrail_common.services import Service, join
 
-IMAGE = "contrail-kubernetes-cni-init"
+IMAGE = "kubernetes-cni-init"
 VERSION_IMAGE = IMAGE
 ROLE = "cni"
 

@@ -34,6 +34,8 @@ class PeerAppData(DatabagModel):
     members: list[Member] = []
     # IDs of charm-owned secrets the leader created for the whole application.
     erlang_cookie_secret: Optional[str] = None
+    # contrail-controller: the web UI's admin password (key `password`).
+    webui_password_secret: Optional[str] = None
     kube_manager_token_secret: Optional[str] = None
     # contrail-kubernetes-master: the ClusterIP of default/kubernetes, to check service_subnets.
     kubernetes_service_ip: Optional[str] = None

@@ -17,8 +17,8 @@ from contrail_common.base_charm import Cluster
 from contrail_common.hostpaths import HostRoot
 from contrail_common.testing import encode, read_env_file, write_host_file
 
-TAG = "2011.L3"
-VERSION = "2011.L3-build42"
+TAG = "R24.1-latest"
+VERSION = "R24.1-build42"
 PROJECT = "contrail-agent-0"
 # Ubuntu 22.04's GA kernel, which the R24.1 line's module builds for.
 KERNEL = "5.15.0-91-generic"
@@ -43,7 +43,9 @@ def image_names() -> set[str]:
     names = set()
     for dpdk in (False, True):
         config = AgentConfig.load({"image-tag": TAG, "dpdk": dpdk})
-        names |= {s.image for s in services(config, Cluster("", "", [], 1), AgentInputs())}
+        names |= {
+            config.image(s.image) for s in services(config, Cluster("", "", [], 1), AgentInputs())
+        }
     return names
 
 

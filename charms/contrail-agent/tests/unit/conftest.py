@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ops
 import pytest
-from agent_testing import FQDN, SHORT, TAG, VERSION, FakeMachine, image_names
+from agent_testing import FQDN, SHORT, VERSION, FakeMachine, image_names
 from charm import ContrailAgentCharm
 
 import contrail_common.host.hugepages as hugepages_module
@@ -12,7 +12,7 @@ from contrail_common.hostpaths import HostRoot
 from contrail_common.testing import charm_fixtures
 
 engine, host, scratch_host, ctx = charm_fixtures(
-    ContrailAgentCharm, image_names, TAG, VERSION, ["192.0.2.0"]
+    ContrailAgentCharm, image_names, VERSION, ["192.0.2.0"]
 )
 
 

@@ -425,6 +425,8 @@ INVALID = [
     ("https-proxy", "ftp://proxy"),
     ("no-proxy", "a\nb"),
     ("image-tag", "2011\nL3"),
+    ("image-tag", "2011.L3"),
+    ("release-line", "R21.4"),
 ]
 # Options that Juju types as booleans, and the Nagios naming that is free text.
 NOT_VALIDATED_HERE = {
@@ -503,9 +505,10 @@ def test_the_default_route_on_a_bridge_is_a_warning_too(ctx, machine):
 
 
 def test_unpinned_tag_and_notes_together(ctx, engine, machine):
-    for name in ("contrail-node-init", "contrail-nodemgr", "contrail-provisioner",
-                 "contrail-vrouter-kernel-build-init", "contrail-vrouter-agent"):  # fmt: skip
-        engine.add_image(f"tungstenfabric/{name}:latest", {"version": "nightly"})
+    # `latest` is master's newest nightly: the R25.1 line, with opensdn-* names.
+    for name in ("node-init", "nodemgr", "provisioner", "vrouter-kernel-build-init",
+                 "vrouter-agent"):  # fmt: skip
+        engine.add_image(f"opensdn/opensdn-{name}:latest", {"version": "nightly"})
     out = ctx.run(
         ctx.on.config_changed(),
         ready_state(options={"image-tag": "latest", "container-cpuset": "2"}),

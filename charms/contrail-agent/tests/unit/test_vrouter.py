@@ -71,7 +71,9 @@ def test_hex_mask(mask, expected):
 @pytest.mark.parametrize("dpdk", [False, True])
 def test_container_cpuset_is_computed_in_kernel_mode_as_in_dpdk_mode(dpdk):
     """tf-charms honoured container-cpuset only with dpdk=true."""
-    config = AgentConfig.load({"dpdk": dpdk, "container-cpuset": "0x0f0f"})
+    config = AgentConfig.load(
+        {"image-tag": "R24.1-latest", "dpdk": dpdk, "container-cpuset": "0x0f0f"}
+    )
     assert contrail_cpuset(config) == "0-3,8-11"
     assert (
         contrail_cpuset(AgentConfig.load({"dpdk": dpdk, "container-cpuset": "2-3,5"})) == "2-3,5"
@@ -82,7 +84,7 @@ def test_container_cpuset_is_computed_in_kernel_mode_as_in_dpdk_mode(dpdk):
 
 
 def test_kernel_init_env_follows_the_running_kernel():
-    config = AgentConfig.load({})
+    config = AgentConfig.load({"image-tag": "R24.1-latest"})
     cluster = Cluster("", "", [], 1)
 
     def kernel_init(release: str) -> dict:
@@ -98,9 +100,13 @@ def test_kernel_init_env_follows_the_running_kernel():
 def test_tsn_nodes_only_in_csn_mode():
     cluster = Cluster("", "", [], 1)
     inputs = AgentInputs(tsn_nodes=["10.0.0.10", "10.0.0.12"])
-    (agent,) = [s for s in services(AgentConfig.load({}), cluster, inputs) if s.name == AGENT]
+    (agent,) = [
+        s
+        for s in services(AgentConfig.load({"image-tag": "R24.1-latest"}), cluster, inputs)
+        if s.name == AGENT
+    ]
     assert "TSN_NODES" not in agent.env
-    csn = AgentConfig.load({"csn-mode": "tsn-no-forwarding"})
+    csn = AgentConfig.load({"image-tag": "R24.1-latest", "csn-mode": "tsn-no-forwarding"})
     (agent,) = [s for s in services(csn, cluster, inputs) if s.name == AGENT]
     assert (agent.env["TSN_AGENT_MODE"], agent.env["TSN_NODES"]) == (
         "tsn-no-forwarding",

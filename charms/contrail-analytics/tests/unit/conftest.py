@@ -11,8 +11,8 @@ from ops import testing
 from contrail_common.base_charm import Cluster
 from contrail_common.testing import charm_fixtures, encode
 
-TAG = "2011.L3"
-VERSION = "2011.L3-build42"
+TAG = "R24.1-latest"
+VERSION = "R24.1-build42"
 PROJECT = "contrail-analytics-0"
 
 
@@ -20,11 +20,11 @@ def image_names() -> set[str]:
     config = AnalyticsConfig.load({"image-tag": TAG})
     cluster = Cluster("10.0.1.10", "10.0.1.10", [], 1)
     with_db = AnalyticsInputs(analyticsdb_ips=["10.0.2.1"])
-    return {s.image for s in services(config, cluster, with_db)}
+    return {config.image(s.image) for s in services(config, cluster, with_db)}
 
 
 engine, host, scratch_host, ctx = charm_fixtures(
-    ContrailAnalyticsCharm, image_names, TAG, VERSION, ["10.0.1.10"]
+    ContrailAnalyticsCharm, image_names, VERSION, ["10.0.1.10"]
 )
 
 

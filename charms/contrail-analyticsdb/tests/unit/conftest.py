@@ -17,8 +17,8 @@ from contrail_common.testing import (
 
 __all__ = ["app_data", "encode"]
 
-TAG = "2011.L3"
-VERSION = "2011.L3-build42"
+TAG = "R24.1-latest"
+VERSION = "R24.1-build42"
 HOST_ADDRESSES = ["10.0.0.10", "192.168.1.10"]
 PEER = "analyticsdb-cluster"
 ENDPOINT = "contrail-analyticsdb"
@@ -27,11 +27,11 @@ ENDPOINT = "contrail-analyticsdb"
 def image_names() -> set[str]:
     config = AnalyticsdbConfig.load({"image-tag": TAG})
     cluster = Cluster("10.0.0.10", "10.0.0.10", [], 1)
-    return {s.image for s in services(config, cluster, AnalyticsdbInputs())}
+    return {config.image(s.image) for s in services(config, cluster, AnalyticsdbInputs())}
 
 
 engine, host, scratch_host, ctx = charm_fixtures(
-    ContrailAnalyticsdbCharm, image_names, TAG, VERSION, HOST_ADDRESSES
+    ContrailAnalyticsdbCharm, image_names, VERSION, HOST_ADDRESSES
 )
 
 

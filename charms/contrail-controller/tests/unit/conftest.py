@@ -17,36 +17,47 @@ from contrail_common.testing import (
 
 __all__ = ["app_data", "encode"]
 
-TAG = "2011.L3"
-VERSION = "2011.L3-build42"
+TAG = "R24.1-latest"
+VERSION = "R24.1-build42"
 HOST_ADDRESSES = ["10.0.0.10", "192.168.1.10"]
 
 
 def image_names() -> set[str]:
     config = ControllerConfig.load({"image-tag": TAG})
     cluster = Cluster("10.0.0.10", "10.0.0.10", [], 1)
-    return {s.image for s in services(config, cluster, ControllerInputs())}
+    return {config.image(s.image) for s in services(config, cluster, ControllerInputs())}
 
 
 engine, host, scratch_host, ctx = charm_fixtures(
-    ContrailControllerCharm, image_names, TAG, VERSION, HOST_ADDRESSES
+    ContrailControllerCharm, image_names, VERSION, HOST_ADDRESSES
 )
 
 
 def peer(
-    members: list[dict] | None = None, cookie: testing.Secret | None = None, **kwargs
+    members: list[dict] | None = None,
+    cookie: testing.Secret | None = None,
+    webui: testing.Secret | None = None,
+    **kwargs,
 ) -> testing.PeerRelation:
     app_data = {}
     if members is not None:
         app_data["members"] = json.dumps(members)
     if cookie is not None:
         app_data["erlang-cookie-secret"] = json.dumps(cookie.id)
+    if webui is not None:
+        app_data["webui-password-secret"] = json.dumps(webui.id)
     return testing.PeerRelation("controller-cluster", local_app_data=app_data, **kwargs)
 
 
 def cookie_secret() -> testing.Secret:
     return testing.Secret(
         tracked_content={"cookie": "c00k1e"}, owner="app", label="rabbitmq-erlang-cookie"
+    )
+
+
+def webui_secret() -> testing.Secret:
+    return testing.Secret(
+        tracked_content={"password": "w3bui-pw"}, owner="app", label="webui-admin-password"
     )
 
 

@@ -20,6 +20,7 @@ from conftest import (
     kubernetes,
     peer,
     ready_state,
+    webui_secret,
 )
 from ops import testing
 
@@ -48,7 +49,7 @@ def test_single_leader_with_all_relations_goes_active(ctx, engine, host):
     assert out.workload_version == VERSION
     assert {p.port for p in out.opened_ports} == {8082, 8143}
     api = engine.containers[f"{PROJECT}-config-api"]
-    assert api.spec.image == f"tungstenfabric/contrail-controller-config-api:{TAG}"
+    assert api.spec.image == f"opensdn/contrail-controller-config-api:{TAG}"
     assert api.labels["net.juniper.contrail"] == "config"
     assert api.labels["net.juniper.node"] == "controller"
     assert api.spec.network_mode == "host"
@@ -204,9 +205,11 @@ def test_new_leader_keeps_member_order_and_drops_departed(ctx):
 
 
 def test_non_leader_waits_for_the_leader_then_deploys(ctx, engine):
-    secret = cookie_secret()
+    secret, webui = cookie_secret(), webui_secret()
     state = ready_state(
-        leader=False, secrets=[secret], relations=[peer(cookie=secret), analytics(), kubernetes()]
+        leader=False,
+        secrets=[secret, webui],
+        relations=[peer(cookie=secret, webui=webui), analytics(), kubernetes()],
     )
     out = ctx.run(ctx.on.config_changed(), state)
     assert out.unit_status == testing.WaitingStatus("waiting for the leader to add this unit")
@@ -217,7 +220,8 @@ def test_non_leader_waits_for_the_leader_then_deploys(ctx, engine):
         {"unit": "contrail-controller/0", "address": "192.0.2.0", "data-address": "192.0.2.0"}
     ]
     state = dataclasses.replace(
-        out, relations=[peer(members=members, cookie=secret), analytics(), kubernetes()]
+        out,
+        relations=[peer(members=members, cookie=secret, webui=webui), analytics(), kubernetes()],
     )
     out = ctx.run(ctx.on.config_changed(), state)
     assert out.unit_status.name == "active"
@@ -228,21 +232,59 @@ def env_of_engine(engine, name: str) -> str:
     return engine.containers[f"{PROJECT}-{name}"].spec.resolved_env()["RABBITMQ_ERLANG_COOKIE"]
 
 
-def test_leader_generates_the_erlang_cookie_once_as_a_secret(ctx, engine, host):
+def test_leader_generates_the_cookie_and_webui_password_once_as_secrets(ctx, engine, host):
     out = ctx.run(ctx.on.install(), ready_state())
-    (secret,) = out.secrets
-    cookie = secret.tracked_content["cookie"]
-    assert len(cookie) == 64
+    secrets = {s.label: s for s in out.secrets}
+    assert set(secrets) == {"rabbitmq-erlang-cookie", "webui-admin-password"}
+    cookie = secrets["rabbitmq-erlang-cookie"].tracked_content["cookie"]
+    password = secrets["webui-admin-password"].tracked_content["password"]
+    assert len(cookie) >= 32 and len(password) >= 32 and password != "contrail123"
     (peer_data,) = app_data(out, "controller-cluster")
-    assert peer_data["erlang-cookie-secret"] == secret.id
+    assert peer_data["erlang-cookie-secret"] == secrets["rabbitmq-erlang-cookie"].id
+    assert peer_data["webui-password-secret"] == secrets["webui-admin-password"].id
     assert env_of(host, "configdb-rabbitmq")["RABBITMQ_ERLANG_COOKIE"] == cookie
+    for container in ("webui-web", "webui-job"):
+        env = env_of(host, container)
+        assert env["WEBUI_STATIC_AUTH_USER"] == "admin"
+        assert env["WEBUI_STATIC_AUTH_PASSWORD"] == password
     again = ctx.run(ctx.on.config_changed(), out)
-    assert [s.id for s in again.secrets] == [secret.id]
+    assert sorted(s.id for s in again.secrets) == sorted(s.id for s in out.secrets)
     for relation in again.relations:
         for bag in (relation.local_app_data, relation.local_unit_data):
-            assert all(cookie not in value for value in bag.values()), (
-                "cookie leaked into a databag"
+            assert all(cookie not in v and password not in v for v in bag.values()), (
+                "a generated secret leaked into a databag"
             )
+
+
+def test_upgraded_leader_adds_the_webui_password_beside_the_old_cookie(ctx, host):
+    """A deployment from before the web UI password keeps its cookie and gains a password."""
+    cookie = cookie_secret()
+    out = ctx.run(
+        ctx.on.upgrade_charm(),
+        ready_state(secrets=[cookie], relations=[peer(cookie=cookie), analytics(), kubernetes()]),
+    )
+    (peer_data,) = app_data(out, "controller-cluster")
+    assert peer_data["erlang-cookie-secret"] == cookie.id
+    password = next(s for s in out.secrets if s.label == "webui-admin-password")
+    assert (
+        env_of(host, "webui-web")["WEBUI_STATIC_AUTH_PASSWORD"]
+        == (password.tracked_content["password"])
+    )
+
+
+def test_webui_password_action_shows_the_login(ctx):
+    cookie, webui = cookie_secret(), webui_secret()
+    state = ready_state(
+        secrets=[cookie, webui],
+        relations=[peer(cookie=cookie, webui=webui), analytics(), kubernetes()],
+    )
+    ctx.run(ctx.on.action("webui-password"), state)
+    assert ctx.action_results == {"username": "admin", "password": "w3bui-pw"}
+
+
+def test_webui_password_action_fails_before_the_leader_made_one(ctx):
+    with pytest.raises(testing.ActionFailed, match="not generated the web UI password"):
+        ctx.run(ctx.on.action("webui-password"), ready_state(leader=False))
 
 
 @pytest.mark.parametrize(

@@ -14,20 +14,19 @@ from ops import testing
 from contrail_common.base_charm import Cluster
 from contrail_common.testing import charm_fixtures, encode
 
-TAG = "2011.L3"
-VERSION = "2011.L3-build42"
+TAG = "R24.1-latest"
+VERSION = "R24.1-build42"
 PROJECT = "contrail-kubernetes-master-0"
 
 
 def image_names() -> set[str]:
     config = MasterConfig.load({"image-tag": TAG})
-    return {
-        s.image for s in services(config, Cluster("10.0.0.20", "10.0.0.20", [], 1), MasterInputs())
-    }
+    cluster = Cluster("10.0.0.20", "10.0.0.20", [], 1)
+    return {config.image(s.image) for s in services(config, cluster, MasterInputs())}
 
 
 engine, host, scratch_host, ctx = charm_fixtures(
-    ContrailKubernetesMasterCharm, image_names, TAG, VERSION, ["10.0.0.20"]
+    ContrailKubernetesMasterCharm, image_names, VERSION, ["10.0.0.20"]
 )
 
 

@@ -11,8 +11,8 @@ from ops import testing
 from contrail_common.hostpaths import HostRoot
 from contrail_common.testing import JUJU_UNIT_KEYS, charm_fixtures, encode
 
-TAG = "2011.L3"
-VERSION = "2011.L3-build42"
+TAG = "R24.1-latest"
+VERSION = "R24.1-build42"
 PROJECT = "contrail-kubernetes-node-0"
 MASTER = "contrail-kubernetes-master"
 WORKER = "kubernetes-worker"
@@ -27,11 +27,11 @@ ROUTES = (
 
 
 def image_names() -> set[str]:
-    return {IMAGE}
+    return {f"opensdn/contrail-{IMAGE}:{TAG}"}
 
 
 engine, host, scratch_host, ctx = charm_fixtures(
-    ContrailKubernetesNodeCharm, image_names, TAG, VERSION, ["10.0.3.10"]
+    ContrailKubernetesNodeCharm, image_names, VERSION, ["10.0.3.10"]
 )
 
 

@@ -101,7 +101,7 @@ def test_cni_init_container_spec(ctx, engine, host):
     install_binary(host)
     ctx.run(ctx.on.install(), ready_state())
     spec = engine.containers[CNI_INIT].spec
-    assert spec.image == f"tungstenfabric/contrail-kubernetes-cni-init:{TAG}"
+    assert spec.image == f"opensdn/contrail-kubernetes-cni-init:{TAG}"
     assert spec.restart.value == "no", "a one-shot job"
     mounts = {m.source: m.target for m in spec.mounts}
     assert mounts["/etc/cni"] == "/host/etc_cni"

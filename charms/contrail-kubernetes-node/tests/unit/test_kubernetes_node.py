@@ -46,7 +46,7 @@ def test_conf_escapes_what_it_is_given(tmp_path):
 
 
 def test_nested_env_uses_contrails_spelling():
-    config = KubernetesNodeConfig.load({"image-tag": "t"})
+    config = KubernetesNodeConfig.load({"image-tag": "R24.1-latest"})
     inputs = NodeInputs(
         cluster_name="k8s",
         pod_subnets=["10.32.0.0/12"],

@@ -10,7 +10,9 @@ from contrail_common.config import WorkloadConfig
 from contrail_common.monitoring.cos import IntrospectPort
 from contrail_common.services import Service, node_init
 
-IMAGES = ("contrail-node-init", "contrail-probe-api")
+COMPONENTS = ("node-init", "probe-api")
+# The references the probe's images have with the tests' image-tag (the R24.1 line).
+IMAGES = tuple(f"opensdn/contrail-{c}:R24.1-latest" for c in COMPONENTS)
 
 
 class ProbeConfig(WorkloadConfig):
@@ -21,7 +23,7 @@ class ProbeCharm(ContrailCharm[ProbeConfig]):
     config_class = ProbeConfig
     peer_endpoint = "probe-cluster"
     node_role = "probe"
-    version_image = "contrail-probe-api"
+    version_image = "probe-api"
     ports = (8099,)
     metrics_port = 9799
     introspects = (IntrospectPort("control", 8083),)
@@ -31,4 +33,7 @@ class ProbeCharm(ContrailCharm[ProbeConfig]):
 
     def services(self, config: ProbeConfig, cluster: Cluster, inputs: None) -> list[Service]:
         env = {"LOG_LEVEL": config.log_level, "NODES": ",".join(cluster.addresses)}
-        return [node_init(env), Service("probe-api", "contrail-probe-api", "probe", env)]
+        return [
+            node_init(env, config.image("status")),
+            Service("probe-api", "probe-api", "probe", env),
+        ]

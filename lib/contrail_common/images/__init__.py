@@ -1,0 +1,1 @@
+"""What the Contrail / OpenSDN images are: release lines and the per-container env contract."""

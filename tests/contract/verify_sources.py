@@ -1,0 +1,63 @@
+"""Check that every source `contract.yaml` cites exists and mentions what the rule is about.
+
+A maintainer tool beside derive_reads.py, run against git mirrors of the cited repositories:
+
+    python tests/contract/verify_sources.py OWNER/REPO=GIT_DIR [...]
+
+For each rule and line it reads the cited commit's file and looks, in the cited lines (or the
+whole file when none are cited), for the rule's variable or the stem the script builds it
+from (`find_my_ip_and_order_for_node KAFKA` reads KAFKA_NODES).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+CONTRACT = Path(__file__).parents[2] / "lib" / "contrail_common" / "images" / "contract.yaml"
+
+
+def main(argv: list[str]) -> int:
+    mirrors = dict(arg.split("=", 1) for arg in argv[1:])
+    data = yaml.safe_load(CONTRACT.read_text())
+    failures = 0
+    entries = [(r["variable"], r["source"]) for r in data["rules"]]
+    entries += [(e["variables"][0], e["source"]) for e in data["exempt"] if "source" in e]
+    for variable, sources in entries:
+        for line, cited in sources.items():
+            where, path = cited.split(":", 1)
+            repo, commit = data["sources"][line][where].split("@")
+            path, _, lines = path.partition(":")
+            git_dir = mirrors.get(repo)
+            if git_dir is None:
+                print(f"SKIP {repo} (no mirror given)")
+                continue
+            shown = subprocess.run(
+                ["git", "--git-dir", git_dir, "show", f"{commit}:{path}"],
+                capture_output=True, text=True,
+            )  # fmt: skip
+            if shown.returncode != 0:
+                print(f"MISSING {line} {repo}@{commit}:{path}")
+                failures += 1
+                continue
+            text = shown.stdout.splitlines()
+            if lines:
+                first, _, last = lines.partition("-")
+                text = text[int(first) - 1 : int(last or first)]
+            stem = variable.removesuffix("_NODES")
+            needles = {variable, stem} if stem != variable else {variable}
+            # kube-manager's Python reads KUBERNETES_POD_SUBNETS as its `pod_subnets` argument.
+            needles.add(variable.removeprefix("KUBERNETES_").lower())
+            if not any(n in row for row in text for n in needles):
+                print(f"NOT FOUND {variable} in {line} {repo}@{commit}:{path}:{lines}")
+                failures += 1
+            else:
+                print(f"ok {variable} {line} {path}:{lines}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -34,7 +34,9 @@ _NODE_HELPERS = (
     "get_order_for_node",
 )
 _NODE_CALL = re.compile(r"\b(?:" + "|".join(_NODE_HELPERS) + r")\s+([A-Z][A-Z0-9_]*)\b")
-_INI_CALL = re.compile(r"\badd_ini_params_from_env\s+([A-Z][A-Z0-9_]*)\b")
+_INI_CALL = re.compile(r"\badd_ini_params_from_env\s+([A-Z$][A-Za-z0-9_${}]*)")
+# `for yaml in a b c; do var="CASSANDRA_${yaml^^}"; val="${!var}"`: reads CASSANDRA_A, _B, _C.
+_LOOP = re.compile(r"\bfor\s+(\w+)\s+in\s+(.*?);\s*do(.*?)\bdone\b", re.DOTALL)
 _FROM = re.compile(
     r"^FROM\s+\S*/(?:contrail|opensdn|\$\{CONTAINER_NAME_PREFIX\})-([a-z0-9-]+):", re.M
 )
@@ -44,6 +46,14 @@ def git(git_dir: str, *args: str) -> str:
     return subprocess.run(
         ["git", "--git-dir", git_dir, *args], check=True, capture_output=True, text=True
     ).stdout
+
+
+def _loop_reads(text: str) -> set[str]:
+    found = set()
+    for variable, words, body in _LOOP.findall(text):
+        for prefix in re.findall(r"([A-Z][A-Z0-9_]*_)\$\{" + variable + r"\^\^\}", body):
+            found |= {prefix + w.upper() for w in words.replace("\\", " ").split()}
+    return found
 
 
 def _externals(git_dir: str, commit: str, directory: str, files: list[str]) -> list[str]:
@@ -82,7 +92,11 @@ def derive(git_dir: str, branch: str) -> dict:
             reads |= set(_VARIABLE.findall(text)) | set(_DEFAULTED.findall(text))
             reads |= set(_TESTED.findall(text))
             reads |= {f"{name}_NODES" for name in _NODE_CALL.findall(text)}
-            patterns |= {f"{name}__*__*" for name in _INI_CALL.findall(text)}
+            # A prefix built from a variable (`${ntype}_NODEMGR`) matches any value of it.
+            patterns |= {
+                re.sub(r"\$\{?\w+\}?", "*", name) + "__*__*" for name in _INI_CALL.findall(text)
+            }
+            reads |= _loop_reads(text)
         dockerfile = git(git_dir, "show", f"{commit}:{directory}/Dockerfile")
         base = _FROM.search(dockerfile)
         entry: dict = {"dir": directory}

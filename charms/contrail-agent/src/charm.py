@@ -24,6 +24,7 @@ from vrouter import (
     contrail_cpuset,
     services,
 )
+from vrouter import notes as vrouter_notes
 from vrouter_host import (
     MEMORY_ERROR,
     MODULE_LOADERS,
@@ -472,7 +473,9 @@ class ContrailAgentCharm(ContrailCharm[AgentConfig]):
         """Warnings for an active unit: they do not block, but the operator should know."""
         config = evaluation.config
         assert config is not None
-        notes = []
+        notes = (
+            vrouter_notes(evaluation.inputs) if isinstance(evaluation.inputs, AgentInputs) else []
+        )
         try:
             notes += bridge_notes(config, self.host)
         except OSError as error:

@@ -473,8 +473,9 @@ _AGENT_MOUNTS = (
 def services(config: AgentConfig, cluster: Cluster, inputs: AgentInputs) -> list[Service]:
     """node-init, node manager, provisioner, the kernel or DPDK datapath, and the agent."""
     contrail = _contrail(config, inputs)
+    base = _contrail_base(config, inputs)  # the node manager and provisioner need no pod routes
     identity = _identity(config, inputs)
-    manager = nodemgr("vrouter", ROLE, {**contrail, **identity})
+    manager = nodemgr("vrouter", ROLE, {**base, **identity})
     result = [
         node_init(_contrail_base(config, inputs), config.image("status")),
         dataclasses.replace(manager, mounts=(*manager.mounts, _LOADBALANCER)),
@@ -482,7 +483,7 @@ def services(config: AgentConfig, cluster: Cluster, inputs: AgentInputs) -> list
             "vrouter",
             ROLE,
             {
-                **contrail,
+                **base,
                 **identity,
                 **_present({"AGENT_MODE": config.agent_mode, "TSN_AGENT_MODE": config.csn_mode}),
             },
@@ -539,7 +540,7 @@ def services(config: AgentConfig, cluster: Cluster, inputs: AgentInputs) -> list
                 # The image reads `uname -r` itself; the release is here so that booting another
                 # kernel changes this container's spec, and the engine re-creates it, which
                 # builds the module for the new kernel.
-                {"LOG_LEVEL": config.log_level, "KERNEL_RELEASE": inputs.host.kernel_release},
+                {"KERNEL_RELEASE": inputs.host.kernel_release},
                 mounts=_KERNEL_INIT_MOUNTS,
                 privileged=True,
                 one_shot=True,

@@ -57,7 +57,6 @@ def services(config: AnalyticsConfig, cluster: Cluster, inputs: AnalyticsInputs)
         "ANALYTICS_ALARM_NODES": own,
         "ANALYTICS_SNMP_NODES": own,
         "KAFKA_NODES": own,
-        "REDIS_NODES": own,
     }
     result = [
         node_init(common, config.image("status")),

@@ -118,7 +118,12 @@ def services(
             "config-api",
             "controller-config-api",
             "config",
-            {**common, "CONFIG_API_WORKER_COUNT": str(config.config_api_worker_count)},
+            {
+                **common,
+                "CONFIG_API_WORKER_COUNT": str(config.config_api_worker_count),
+                # Only the config API reads it (its RBAC).
+                "GLOBAL_READ_ONLY_ROLE": config.global_read_only_role,
+            },
         ),
         Service("config-svcmonitor", "controller-config-svcmonitor", "config", common),
         Service("config-schema", "controller-config-schema", "config", common),
@@ -226,7 +231,6 @@ def _common_env(
         ),
         "WEBUI_NODES": join(cluster.addresses),
         "CLOUD_ADMIN_ROLE": config.cloud_admin_role,
-        "GLOBAL_READ_ONLY_ROLE": config.global_read_only_role,
     }
 
 

@@ -234,7 +234,6 @@ def services(config: MasterConfig, cluster: Cluster, inputs: MasterInputs) -> li
             "KEYSTONE_AUTH_PROJECT_DOMAIN_NAME": config.nested_keystone_domain,
             "KEYSTONE_AUTH_USER_DOMAIN_NAME": config.nested_keystone_domain,
             "KEYSTONE_AUTH_REGION_NAME": config.nested_keystone_region,
-            "KUBERNESTES_NESTED_VROUTER_VIP": str(config.nested_vip or ""),
         }
     else:
         env = {

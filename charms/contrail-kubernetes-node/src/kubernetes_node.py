@@ -82,7 +82,6 @@ def services(config: KubernetesNodeConfig, inputs: NodeInputs) -> list[Service]:
     env = {
         "LOG_LEVEL": config.log_level,
         "KUBERNETES_CLUSTER_NAME": inputs.cluster_name,
-        "KUBERNETES_POD_SUBNETS": join(inputs.pod_subnets),
         # What the image puts into its own 10-contrail.conf (ours, 01-contrail.conf, wins).
         "KUBERNETES_CNI_META_PLUGIN": "multus",
         "KUBECONFIG_HASH": inputs.kubeconfig_hash,

@@ -279,7 +279,7 @@ def test_nested_mode_runs_without_the_controller(ctx, engine, host, api):
     assert env["KUBEMANAGER_NESTED_MODE"] == "1"
     assert env["CONTROLLER_NODES"] == "192.168.0.10,192.168.0.11"
     assert env["KEYSTONE_AUTH_ADMIN_PASSWORD"] == "underlay-s3cret"
-    assert env["KUBERNESTES_NESTED_VROUTER_VIP"] == "10.10.10.5"
+    assert "KUBERNESTES_NESTED_VROUTER_VIP" not in env  # read by cni-init, not kube-manager
     assert env["KUBERNETES_CLUSTER_PROJECT"] == "{'domain': 'default-domain', 'project': 'k8s'}"
     (to_nodes,) = app_data(out, "contrail-kubernetes-config")
     assert to_nodes["nested-mode"] is True

@@ -91,7 +91,7 @@ def test_worker_node_goes_active(ctx, engine, host):
     env = read_env_file(host, PROJECT, "cni-init")
     assert env["LOG_LEVEL"] == "SYS_NOTICE"
     assert env["KUBERNETES_CLUSTER_NAME"] == "k8s"
-    assert env["KUBERNETES_POD_SUBNETS"] == "10.32.0.0/12"
+    assert "KUBERNETES_POD_SUBNETS" not in env  # cni-init reads no pod subnets
     assert env["KUBECONFIG_HASH"] == "abc123"
     assert "KUBEMANAGER_NESTED_MODE" not in env
     assert cni_unit_data(out) == [{"cidr": "10.32.0.0/12", "cni-conf-file": "01-contrail.conf"}]

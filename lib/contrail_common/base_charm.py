@@ -603,24 +603,26 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         statuses: list[ops.StatusBase] = list(evaluation.problems)
         if self._stored.monitoring_error:
             statuses.append(ops.BlockedStatus(str(self._stored.monitoring_error)))
+        # The services and their notes, worked out once for this status pass.
+        planned = None
+        if evaluation.ready and evaluation.config is not None:
+            planned = self._workload(evaluation, self.runtime_kind(evaluation.config))
         if self._stored.deploy_error:
             statuses.append(ops.BlockedStatus(str(self._stored.deploy_error)))
-        elif evaluation.ready:
-            statuses.extend(self._container_statuses(evaluation))
+        elif planned is not None:
+            statuses.extend(self._container_statuses(evaluation, planned.services))
             statuses.extend(self.workload_checks(evaluation))
         ready = "Unit is ready"
         if evaluation.config is not None and evaluation.config.unpinned:
             ready += f" (unpinned image tag {evaluation.config.image_tag})"
-        notes: list[str] = []
-        if evaluation.ready and evaluation.config is not None:
-            notes += self._workload(evaluation, self.runtime_kind(evaluation.config)).notes
-            notes += self.active_notes(evaluation)
-        ready = "; ".join([ready, *notes])
+        if planned is not None:
+            ready = "; ".join([ready, *planned.notes, *self.active_notes(evaluation)])
         event.add_status(combine(statuses, active_message=ready))
 
-    def _container_statuses(self, evaluation: Evaluation[ConfigT]) -> Sequence[ops.StatusBase]:
+    def _container_statuses(
+        self, evaluation: Evaluation[ConfigT], services: Sequence[Service]
+    ) -> Sequence[ops.StatusBase]:
         assert evaluation.config is not None
-        services = self.expected_services()
         try:
             engine = self.make_engine(self.runtime_kind(evaluation.config))
             states = engine.status(self.project, [s.name for s in services])

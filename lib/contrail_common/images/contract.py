@@ -54,14 +54,8 @@ class Exemption:
 
 @dataclass(frozen=True)
 class Contract:
-    sources: Mapping[str, Mapping[str, str]]
     rules: tuple[Rule, ...]
     exemptions: tuple[Exemption, ...]
-
-    def cite(self, line: str, rule: Rule) -> str:
-        """`repo@commit:path:lines` of a rule on a line."""
-        where, _, path = rule.source[line].partition(":")
-        return f"{self.sources[line][where]}:{path}"
 
 
 @functools.cache
@@ -84,7 +78,7 @@ def load() -> Contract:
         Exemption(tuple(e["variables"]), tuple(e["images"]), " ".join(e["why"].split()))
         for e in data["exempt"]
     )
-    return Contract(data["sources"], rules, exemptions)
+    return Contract(rules, exemptions)
 
 
 @dataclass(frozen=True)
@@ -120,10 +114,6 @@ def image_reads(line: str, image: str) -> ImageReads:
         patterns.extend(entry.get("patterns", ()))
         image = entry.get("from", "")
     return ImageReads(frozenset(names), tuple(patterns))
-
-
-def images_of(line: str) -> frozenset[str]:
-    return frozenset(_derived(line)["images"])
 
 
 def unread(line: str, image: str, env: Mapping[str, str]) -> list[str]:
@@ -165,7 +155,6 @@ def problems(
 _FORMATS = {
     "image": "an image reference <registry>/<name>:<tag>",
     "members": "a comma list of addresses holding this unit's own",
-    "comma-list": "a comma list",
     "space-list": "a space-separated list",
     "cidr": "one CIDR",
     "keystone-proto": "http or https",
@@ -179,8 +168,6 @@ def _well_formed(kind: str, value: str, address: str) -> bool:
     if kind == "members":
         items = value.split(",")
         return all(items) and " " not in value and (not address or address in items)
-    if kind == "comma-list":
-        return bool(value) and not re.search(r"\s", value)
     if kind == "space-list":
         return bool(value) and "," not in value
     if kind == "cidr":

@@ -29,8 +29,6 @@ class ReleaseLine:
     # The kernels whose vRouter module this line's source and build container can build.
     kernel_min: KernelVersion
     kernel_max: KernelVersion
-    ubuntu: str
-    ck_channels: str
     # Whether the node managers can watch containers in a containerd namespace of ours
     # (CONTAINERD_NAMESPACE, tf-controller 21.4 and later). Older ones know only Docker,
     # CRI-O and the CRI of Kubernetes pods.
@@ -51,8 +49,6 @@ R2011 = ReleaseLine(
     prefix="contrail",
     kernel_min=(5, 4),
     kernel_max=(5, 4),
-    ubuntu="20.04",
-    ck_channels="1.28 to 1.32",
     nodemgr_containerd=False,
 )
 R24_1 = ReleaseLine(
@@ -61,8 +57,6 @@ R24_1 = ReleaseLine(
     prefix="contrail",
     kernel_min=(5, 4),
     kernel_max=(6, 0),
-    ubuntu="22.04",
-    ck_channels="1.31, 1.32",
     nodemgr_containerd=True,
 )
 R25_1 = ReleaseLine(
@@ -71,8 +65,6 @@ R25_1 = ReleaseLine(
     prefix="opensdn",
     kernel_min=(5, 15),
     kernel_max=(6, 9),
-    ubuntu="24.04",
-    ck_channels="1.33 and later",
     nodemgr_containerd=True,
 )
 LINES = {line.name: line for line in (R2011, R24_1, R25_1)}

@@ -507,6 +507,13 @@ class Model:
             self.run(unit, lambda ctx, state: ctx.on.update_status())
         self.settle()
 
+    def hand_over_secret(self, app: str, option: str, content: dict[str, str]) -> None:
+        """Before deploy: what an operator does with `juju add-secret`, `juju grant-secret`
+        and `juju config APP OPTION=<secret URI>`."""
+        secret = testing.Secret(tracked_content=content)
+        self.secrets[app][secret.id] = secret
+        self.apps[app].options[option] = secret.id
+
     def configure(self, app: str, **options: Any) -> None:
         self.apps[app].options.update(options)
         for unit in self.apps[app].units:

@@ -21,7 +21,6 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "bundle")]
 
 from model import Model  # noqa: E402
-from ops import testing  # noqa: E402
 
 
 def parse_assignment(text: str) -> tuple[str, str, str]:
@@ -52,9 +51,7 @@ def main(argv: list[str]) -> int:
     try:
         for app, option, content in options.secret:
             pairs = dict(item.split("=", 1) for item in content.split(",") if "=" in item)
-            secret = testing.Secret(tracked_content=pairs)
-            model.secrets[app][secret.id] = secret
-            model.apps[app].options[option] = secret.id
+            model.hand_over_secret(app, option, pairs)
         model.deploy(shuffle=bool(options.seed))
         print_status(model)
         return 0 if all(s.name == "active" for s in model.statuses().values()) else 1

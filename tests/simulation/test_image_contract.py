@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 from model import Model
-from ops import testing
 
 from contrail_common.containers.images import split_reference
 from contrail_common.images import contract
@@ -80,9 +79,11 @@ def positions(containers: list[dict], image: str, variable: str) -> list[int]:
 def deploy(bundle: Path, *overlays: str, extra_units: int = 0) -> Model:
     model = Model(bundle, [OVERLAYS / name for name in overlays])
     if bundle == NESTED:  # the operator's Keystone password, handed over as a user secret
-        secret = testing.Secret(tracked_content={"password": "underlay-s3cret"})
-        model.secrets["contrail-kubernetes-master"][secret.id] = secret
-        model.apps["contrail-kubernetes-master"].options["nested_keystone_password"] = secret.id
+        model.hand_over_secret(
+            "contrail-kubernetes-master",
+            "nested_keystone_password",
+            {"password": "underlay-s3cret"},
+        )
     model.deploy()
     for _ in range(extra_units):
         for app in CONTROL_PLANE:

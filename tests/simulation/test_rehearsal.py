@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from machines import kubeconfig_hash
 from model import Model
-from ops import testing
 
 REPO = Path(__file__).resolve().parents[2]
 STANDARD = REPO / "bundles" / "k8s-contrail.yaml"
@@ -69,9 +68,11 @@ def test_standard_bundle_converges_with_the_expected_data(standard):
 def test_nested_bundle_converges_without_the_contrail_control_plane():
     model = Model(NESTED)
     try:
-        secret = testing.Secret(tracked_content={"password": "underlay-s3cret"})
-        model.secrets["contrail-kubernetes-master"][secret.id] = secret
-        model.apps["contrail-kubernetes-master"].options["nested_keystone_password"] = secret.id
+        model.hand_over_secret(
+            "contrail-kubernetes-master",
+            "nested_keystone_password",
+            {"password": "underlay-s3cret"},
+        )
         model.deploy()
         print(f"nested bundle: {model.hooks} hooks")
         assert not_active(model) == {}

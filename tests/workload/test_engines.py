@@ -272,19 +272,7 @@ def test_containerd_keeps_secrets_off_argv_and_disk(
     containerd_engine, images, credentials, tmp_path
 ):
     """Every ctr argv is recorded by a wrapper: neither the password nor env values appear."""
-    record = tmp_path / "argv.log"
-    wrapper = tmp_path / "ctr"
-    wrapper.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> {record}\nexec ctr "$@"\n')
-    wrapper.chmod(0o755)
-    engine = ContainerdEngine(
-        socket=containerd_engine.socket,
-        namespace=containerd_engine.namespace,
-        state_dir=tmp_path / "state",
-        log_dir=tmp_path / "logs",
-        volume_dir=tmp_path / "volumes",
-        ctr=str(wrapper),
-        logrotate_conf=None,
-    )
+    engine, record = recording_containerd(containerd_engine, tmp_path)
     engine.pull(images["1"], credentials, plain_http=True)
     project = f"s{os.getpid()}"
     try:

@@ -15,7 +15,7 @@ Commands:
   test-charms [PYTEST ARGS]               run each charm's unit tests against its prepared tree
   clean                                   remove what prepare wrote
   pack                                    prepare, then `charmcraft pack` each charm
-                                          (Ubuntu host with LXD or Multipass only)
+                                          (charmcraft with LXD or Multipass)
 """
 
 from __future__ import annotations
@@ -164,13 +164,27 @@ def test_charms(repo: Repository, pytest_args: list[str]) -> int:
     return 1 if failed else 0
 
 
+def charm_files(charm: Path) -> list[Path]:
+    """What `charmcraft pack` writes in a charm directory: one file per platform, named as
+    charmcraft 3.3 and later name it, `<name>_<platform>.charm` with `:` made `-`
+    (canonical/charmcraft@15966e958a7bc09748cd9aeceb0e24cfa3990bca:
+    charmcraft/services/package.py get_charm_name), e.g. `x_ubuntu@22.04-amd64.charm`."""
+    project = yaml.safe_load((charm / "charmcraft.yaml").read_text())
+    name = project["name"]
+    return [
+        charm / f"{name}_{platform.replace(':', '-')}.charm" for platform in project["platforms"]
+    ]
+
+
 def pack(repo: Repository) -> int:
-    os_release = Path("/etc/os-release")
-    is_ubuntu = os_release.exists() and "ID=ubuntu" in os_release.read_text()
-    if not is_ubuntu or shutil.which("charmcraft") is None:
+    # charmcraft builds each platform in an LXD (or Multipass) container of that base, so the
+    # host's distribution does not matter ("In Linux, Charmcraft defaults to LXD to build the
+    # charms in a container matching the target bases": documentation.ubuntu.com/charmcraft/
+    # latest/howto/manage-charmcraft).
+    if shutil.which("charmcraft") is None:
         print(
-            "charmcraft pack needs an Ubuntu host with charmcraft and LXD or Multipass "
-            "(`sudo snap install charmcraft --classic && sudo lxd init --auto`)."
+            "charmcraft is not on PATH: `sudo snap install charmcraft --classic`, and LXD for "
+            "it to build in: `sudo snap install lxd && sudo lxd init --auto`."
         )
         return 2
     prepare(repo)
@@ -179,11 +193,13 @@ def pack(repo: Repository) -> int:
         if result.returncode != 0:
             print(f"charmcraft pack failed for {charm.name}")
             return result.returncode
-        # The bundles refer to the 22.04 build by this name.
-        expected = charm / f"{charm.name}_ubuntu-22.04-amd64.charm"
-        if not expected.exists():
-            print(f"{charm.name}: charmcraft did not write {expected.name}; the bundles need it")
-            return 1
+        # The bundles deploy these files by name.
+        for expected in charm_files(charm):
+            if not expected.exists():
+                print(
+                    f"{charm.name}: charmcraft did not write {expected.name}; the bundles need it"
+                )
+                return 1
     return 0
 
 

@@ -17,6 +17,9 @@ from contrail_common.testing import write_host_file
 # Ubuntu 22.04's GA kernel, the one the standard bundle's release line (R24.1) builds for.
 KERNEL = "5.15.0-91-generic"
 K8S_MACHINE_APPS = ("kubernetes-control-plane", "kubernetes-worker")
+# Where both Charmed Kubernetes charms write root's kubeconfig (ROOT_KUBECONFIG[_PATH] in
+# charmed-kubernetes/charm-kubernetes-{control-plane,worker} release_1.31).
+KUBECONFIG = "/root/.kube/config"
 
 
 class RegistryEngine(MemoryEngine):
@@ -34,8 +37,15 @@ class Machine:
     name: str
     address: str
     root: Path
+    # What `hostname` prints; Juju names machines juju-<model uuid prefix>-<machine number>.
+    hostname: str
     apps: set[str] = field(default_factory=set)
     engine: RegistryEngine = field(default_factory=RegistryEngine)
+
+    @property
+    def fqdn(self) -> str:
+        """As on Juju's LXD cloud, where machines resolve as <hostname>.lxd."""
+        return f"{self.hostname}.lxd"
 
     @property
     def host(self) -> HostRoot:
@@ -65,6 +75,7 @@ class Machine:
             for name in ("nr_hugepages", "free_hugepages"):
                 self.write(f"{base}/{name}", "0\n")
         if self.apps & set(K8S_MACHINE_APPS):
+            self._prepare_for_dpdk()
             # The vRouter module as the kernel-init container leaves it, and the CNI binary
             # the cni-init container installs (both containers are simulated by the engine).
             self.write(f"/lib/modules/{KERNEL}/build/Makefile")  # linux-headers-<release>
@@ -72,8 +83,25 @@ class Machine:
             self.write("/sys/module/vrouter/initstate", "live\n")
             self.write("/proc/modules", "vrouter 512000 1 - Live 0x0000000000000000\n")
             self.write("/opt/cni/bin/contrail-k8s-cni")
-        if kubeconfig is not None and "kubernetes-control-plane" in self.apps:
-            self.write("/root/.kube/config", kubeconfig)
+        if kubeconfig is not None:
+            self.write_kubeconfig(kubeconfig)
+
+    def write_kubeconfig(self, kubeconfig: str) -> None:
+        """What both Charmed Kubernetes charms write once their API endpoint is known."""
+        if self.apps & set(K8S_MACHINE_APPS):
+            self.write(KUBECONFIG, kubeconfig)
+
+    def _prepare_for_dpdk(self) -> None:
+        """A second NIC for DPDK (the uplink stays with the kernel), the in-tree UIO driver, and
+        a kernel that grants every 2 MiB hugepage asked for: the pool files read back what was
+        written to vm.nr_hugepages."""
+        self.write("/sys/class/net/ens4/address", "52:54:00:12:34:57\n")
+        self.write(f"/lib/modules/{KERNEL}/kernel/drivers/uio/uio_pci_generic.ko")
+        requested = self.write("/proc/sys/vm/nr_hugepages", "0\n")
+        pool = self.host.path("/sys/kernel/mm/hugepages/hugepages-2048kB")
+        for name in ("nr_hugepages", "free_hugepages"):
+            (pool / name).unlink()
+            (pool / name).symlink_to(requested)
 
 
 def kubeconfig_hash(text: str) -> str:

@@ -14,21 +14,26 @@ import collections
 import dataclasses
 import importlib.util
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
 import yaml
-from machines import Machine, kubeconfig_hash
+from front_end import RehearsalError, charms_of, check_document, load_bundle
+from machines import KUBECONFIG, Machine, kubeconfig_hash
 from ops import testing
 
 REPO = Path(__file__).resolve().parents[2]
 FAKE_API_DIR = REPO / "charms" / "contrail-kubernetes-master" / "tests" / "unit"
 MAX_HOOKS = 20000
+# Charmed Kubernetes' own default (kubernetes-control-plane config.yaml, `image-registry`).
+CK_IMAGE_REGISTRY = "rocks.canonical.com:443/cdk"
 
 
 @dataclass
@@ -83,20 +88,25 @@ class Model:
         overlays: Iterable[Path] = (),
         config: Optional[dict] = None,
         seed: int = 0,
+        kubeconfigs: bool = True,
     ):
+        """`kubeconfigs` False: Charmed Kubernetes has not written its kubeconfigs yet (see
+        `create_kubeconfigs`). Bad input raises `RehearsalError`, before anything runs."""
+        self.document = load_bundle(bundle, list(overlays))
+        self.bundle_path = bundle
+        check_document(self.document, charms_of(bundle, self.document))
         sys.path.insert(0, str(FAKE_API_DIR))
         from fake_apiserver import FakeApiServer
 
         self.random = random.Random(seed)
+        # One model, as `juju status` shows it: its name, and the uuid machine names come from.
+        self.juju_model = testing.Model(
+            "rehearsal",
+            uuid=str(uuid.UUID(int=random.Random(f"uuid-{seed}").getrandbits(128), version=4)),
+            type="lxd",
+        )
         self.workdir = Path(tempfile.mkdtemp(prefix="contrail-rehearsal-"))
         self.api = FakeApiServer(max_token_seconds=24 * 3600)  # capped, as hardened clusters do
-        self.bundle_path = bundle
-        document = yaml.safe_load(bundle.read_text())
-        for overlay in overlays:
-            from bundle_model import merge  # the same merge the bundle verification uses
-
-            document = merge(document, yaml.safe_load(overlay.read_text()))
-        self.document = document
         self.apps: dict[str, Application] = {}
         self.machines: dict[str, Machine] = {}
         self.relations: list[RelationSpec] = []
@@ -109,7 +119,7 @@ class Model:
         self.hooks = 0
         self._load_apps(config or {})
         self._place_units()
-        self._load_relations()
+        self._load_relations(kubeconfigs)
 
     # -- building the model -------------------------------------------------------------------
 
@@ -117,6 +127,9 @@ class Model:
         from bundle_model import external_charms  # the recorded metadata of the stand-ins
 
         self.external = external_charms()
+        for name in overrides:
+            if name not in self.document["applications"]:
+                raise RehearsalError(f"config for {name}: no application {name} in the bundle")
         for name, spec in self.document["applications"].items():
             charm_path = str(spec["charm"])
             charm, meta = None, {}
@@ -145,7 +158,9 @@ class Model:
 
     def _machine(self, name: str, address: str) -> Machine:
         if name not in self.machines:
-            self.machines[name] = Machine(name, address, self.workdir / f"machine-{name}")
+            hostname = f"juju-{self.juju_model.uuid[-6:]}-{len(self.machines)}"
+            root = self.workdir / f"machine-{name}"
+            self.machines[name] = Machine(name, address, root, hostname)
         return self.machines[name]
 
     def _new_unit(
@@ -156,7 +171,7 @@ class Model:
         app.units.append(unit)
         return unit
 
-    def _load_relations(self) -> None:
+    def _load_relations(self, kubeconfigs: bool) -> None:
         for number, pair in enumerate(self.document.get("relations") or []):
             sides = tuple(Side(*end.split(":")) for end in pair)
             container = any(self._endpoint(side).get("scope") == "container" for side in sides)
@@ -169,7 +184,7 @@ class Model:
         for number, app in enumerate(self.apps.values()):
             if app.meta.get("peers"):
                 self.peer_ids[app.name] = 1000 + number
-        kubeconfig = self._kubeconfig()
+        kubeconfig = self._kubeconfig() if kubeconfigs else None
         for machine in self.machines.values():
             machine.prepare(kubeconfig)
         for app in self.apps.values():
@@ -189,21 +204,39 @@ class Model:
         return attached
 
     def _write_stand_in_data(self, unit: Unit) -> None:
-        """What kubernetes-control-plane and kubernetes-worker write on `cni`, per unit."""
-        if self.apps[unit.app].charm is not None:
+        """What kubernetes-control-plane and kubernetes-worker write on `cni`, per unit: nothing
+        until their kubeconfig exists (both configure the CNI after writing it), then its hash
+        and the control plane's `image-registry`; the control plane adds its service CIDR."""
+        kubeconfig = unit.machine.host.path(KUBECONFIG)
+        if self.apps[unit.app].charm is not None or not kubeconfig.exists():
             return
+        control_plane = self.apps.get("kubernetes-control-plane")
+        registry = (control_plane.options if control_plane else {}).get("image-registry")
         for relation in self.relations:
             for side in relation.sides:
                 if side.app != unit.app or side.endpoint != "cni":
                     continue
                 bag = {
-                    "kubeconfig-hash": kubeconfig_hash(self._kubeconfig()),
-                    "image-registry": "rocks.canonical.com/cdk",
+                    "kubeconfig-hash": kubeconfig_hash(kubeconfig.read_text()),
+                    "image-registry": str(registry or CK_IMAGE_REGISTRY),
                 }
                 if unit.app == "kubernetes-control-plane":
                     cidr = self.apps[unit.app].options.get("service-cidr", "10.152.183.0/24")
                     bag["service-cidr"] = str(cidr)
                 self.unit_bags[(relation.id, unit.name)] = bag
+
+    def create_kubeconfigs(self) -> None:
+        """Charmed Kubernetes writes its kubeconfigs late (after its certificates): the
+        stand-ins then publish on `cni`, and our units hear relation-changed."""
+        before = self._snapshot()
+        kubeconfig = self._kubeconfig()
+        for machine in self.machines.values():
+            machine.write_kubeconfig(kubeconfig)
+        for app in self.apps.values():
+            for unit in app.units:
+                self._write_stand_in_data(unit)
+        self._notify(before)
+        self.settle()
 
     def _kubeconfig(self) -> str:
         from fake_apiserver import ADMIN_TOKEN
@@ -256,7 +289,7 @@ class Model:
         if self.hooks > MAX_HOOKS:
             raise RuntimeError(f"the model did not settle within {MAX_HOOKS} hooks")
         self._absorb(unit, out)
-        self._notify(unit, before)
+        self._notify(before)
         return out
 
     def state_of(self, unit: Unit) -> testing.State:
@@ -302,6 +335,7 @@ class Model:
             for e in endpoints
         }
         return testing.State(
+            model=self.juju_model,
             leader=unit.leader,
             config=dict(app.options),
             relations=relations,
@@ -374,7 +408,7 @@ class Model:
             "unit": {k: dict(v) for k, v in self.unit_bags.items()},
         }
 
-    def _notify(self, unit: Unit, before: dict) -> None:
+    def _notify(self, before: dict) -> None:
         """Queue relation-changed for every unit that sees a databag this hook changed."""
         for (rid, owner), bag in list(self.app_bags.items()):
             if before["app"].get((rid, owner), {}) != bag:
@@ -469,18 +503,19 @@ class Model:
         self.update_status()
 
     def add_unit(self, app_name: str) -> list[Unit]:
-        """`juju add-unit` of a principal: a new machine, and the subordinates that follow it."""
+        """`juju add-unit` of a principal: a new machine, the unit, and the subordinates that
+        follow it; returns the new units, the principal first."""
         app = self.apps[app_name]
         name = f"added-{app_name}-{len(app.units)}"
         principal = self._new_unit(app, self._machine(name, f"10.2.{len(self.machines)}.10"))
         new = self._attach_subordinates(principal)
         principal.machine.prepare(self._kubeconfig())
         self._write_stand_in_data(principal)
-        for unit in new:
+        for unit in [principal, *new]:
             if self.apps[unit.app].charm is not None:
                 self._start(unit)
         self.update_status()
-        return new
+        return [principal, *new]
 
     def _start(self, unit: Unit) -> None:
         """A unit arriving in a running model: install, then every relation it is part of."""
@@ -520,8 +555,11 @@ class Model:
             self.run(unit, lambda ctx, state: ctx.on.config_changed())
         self.settle()
 
-    def close(self) -> None:
+    def close(self, keep: bool = False) -> None:
+        """Stop the API server; remove the machines' trees unless the caller shows them."""
         self.api.stop()
+        if not keep:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
     # -- reading the result --------------------------------------------------------------------
 
@@ -574,6 +612,7 @@ class _placed:
         machine = self.machine
         names = (
             "host",
+            "node_hostname",
             "make_engine",
             "install_runtime",
             "host_addresses",
@@ -589,6 +628,10 @@ class _placed:
         self.charm.make_engine = lambda _self, kind: machine.engine
         self.charm.install_runtime = lambda _self, kind: "containerd"
         self.charm.host_addresses = lambda _self: [ipaddress.ip_address(machine.address)]
+        if "node_hostname" in self.saved:
+            self.charm.node_hostname = lambda _self, fqdn: (
+                machine.fqdn if fqdn else machine.hostname
+            )
         if "run_host_command" in self.saved:
             # No host program runs in a rehearsal; the agent's defaults need none.
             self.charm.run_host_command = lambda _self, argv, **kwargs: (

@@ -95,12 +95,13 @@ def deploy(bundle: Path, *overlays: str, extra_units: int = 0) -> Model:
 
 @pytest.mark.parametrize(
     "overlays, extra, members",
-    [((), 0, 1), (("ha.yaml",), 0, 3)],
-    ids=["1-member", "3-members"],
+    [((), 0, 1), (("ha.yaml",), 0, 3), (("ha.yaml",), 2, 5)],
+    ids=["1-member", "3-members", "5-members"],
 )
 def test_members_get_distinct_ids_and_find_themselves(overlays, extra, members):
     model = deploy(STANDARD, *overlays, extra_units=extra)
     try:
+        assert all(s.name == "active" for s in model.statuses().values()), model.statuses()
         containers = assert_keeps_the_contract(model)
         everyone = list(range(1, members + 1))
         assert positions(containers, "external-kafka", "KAFKA_NODES") == everyone

@@ -134,7 +134,18 @@ def stop(rundir: str) -> None:
         pid = services.pids.get(name)
         if pid:
             _terminate(pid)
+    _unmount_under(root)
     shutil.rmtree(root, ignore_errors=True)
+
+
+def _unmount_under(root: Path) -> None:
+    """dockerd leaves its `netns/default` nsfs mount behind; a mount point blocks rmtree."""
+    prefix = f"{root.resolve()}/"
+    mounts = Path("/proc/self/mountinfo").read_text().splitlines()
+    # Field 5 is the mount point, with spaces and the like octal-escaped (proc(5)).
+    points = [line.split()[4].encode().decode("unicode_escape") for line in mounts]
+    for point in sorted((p for p in points if p.startswith(prefix)), key=len, reverse=True):
+        subprocess.run(["umount", point], capture_output=True)
 
 
 def _start_dockerd(root: Path) -> int:

@@ -1,7 +1,8 @@
 """Bundles and charm metadata as plain data, for verification without a Juju controller.
 
 Our charms are described by their charmcraft.yaml; the Charmed Kubernetes charms by the record
-in `data/charmed-kubernetes.yaml`. Every charm also has Juju's implicit `juju-info` provider.
+in `data/charmed-kubernetes.yaml`, per channel. Every charm also has Juju's implicit `juju-info`
+provider.
 """
 
 from __future__ import annotations
@@ -83,9 +84,17 @@ def our_charm(directory: Path) -> CharmMeta:
     )
 
 
-def external_charms() -> dict[str, CharmMeta]:
+def external_charms(channels: Optional[dict[str, str]] = None) -> dict[str, CharmMeta]:
+    """Each recorded charm at the channel `channels` names for it, else at its first one.
+    A channel that is not recorded raises LookupError naming what to record."""
     charms = {}
     for name, doc in load_yaml(EXTERNAL).items():
+        channel = (channels or {}).get(name) or next(iter(doc["channels"]))
+        if channel not in doc["channels"]:
+            raise LookupError(
+                f"{name}: channel {channel} is not recorded in {EXTERNAL.name}; record its "
+                "release branch's metadata there (recorded: " + ", ".join(doc["channels"]) + ")"
+            )
         endpoints = {}
         for role in ("provides", "requires", "peers"):
             for endpoint, spec in (doc.get(role) or {}).items():
@@ -96,7 +105,7 @@ def external_charms() -> dict[str, CharmMeta]:
             name=name,
             subordinate=bool(doc.get("subordinate")),
             endpoints=endpoints,
-            options={option: {} for option in doc.get("options", [])},
+            options={option: {} for option in doc["channels"][channel].get("options", [])},
             required=list(doc.get("required", [])),
         )
     return charms

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from bundle_model import (
     BUNDLES,
+    EXTERNAL,
     REPO,
     CharmMeta,
     config_model,
@@ -34,7 +36,9 @@ def resolve(bundle: Path, overlay: Path | None) -> tuple[dict, dict[str, CharmMe
     document = load_yaml(bundle)
     if overlay is not None:
         document = merge(document, load_yaml(overlay))
-    external = external_charms()
+    external = external_charms(
+        {str(app["charm"]): str(app["channel"]) for app in pinned(document).values()}
+    )
     charms = {}
     for name, app in (document.get("applications") or {}).items():
         charm = str(app["charm"])
@@ -48,6 +52,15 @@ def resolve(bundle: Path, overlay: Path | None) -> tuple[dict, dict[str, CharmMe
             )
             charms[name] = external[charm]
     return document, charms
+
+
+def pinned(document: dict) -> dict[str, dict]:
+    """The applications deployed from Charmhub with a channel."""
+    return {
+        name: app
+        for name, app in (document.get("applications") or {}).items()
+        if not str(app["charm"]).startswith((".", "/")) and app.get("channel")
+    }
 
 
 def split(endpoint: str) -> tuple[str, str]:
@@ -194,3 +207,21 @@ def test_dpdk_overlay_switches_the_agent_to_dpdk():
     options = document["applications"]["contrail-agent"]["options"]
     assert options["dpdk"] is True and options["physical-interface"]
     assert options["image-tag"] == "R24.1-latest", "the overlay keeps the base bundle's options"
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_every_charmhub_charm_is_recorded_at_the_channel_it_is_deployed_from(case):
+    document, _ = resolve(*case)
+    for name, app in (document.get("applications") or {}).items():
+        if not str(app["charm"]).startswith((".", "/")):
+            assert app.get("channel"), f"{name}: pin a channel (the records are per channel)"
+
+
+def test_recorded_metadata_cites_a_full_commit_for_every_channel():
+    source = re.compile(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}:\S+")
+    for name, doc in load_yaml(EXTERNAL).items():
+        assert doc.get("channels"), f"{name}: record at least one channel"
+        for channel, record in doc["channels"].items():
+            assert source.fullmatch(str(record.get("source", ""))), (
+                f"{name} {channel}: source must be owner/repo@<40-hex commit>:<files>"
+            )

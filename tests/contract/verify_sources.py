@@ -1,4 +1,5 @@
-"""Check that every source `contract.yaml` cites exists and mentions what the rule is about.
+"""Check that every source `contract.yaml` and `tls.yaml` cite exists and mentions what the
+rule is about.
 
 A maintainer tool beside derive_reads.py, run against git mirrors of the cited repositories:
 
@@ -17,16 +18,25 @@ from pathlib import Path
 
 import yaml
 
-CONTRACT = Path(__file__).parents[2] / "lib" / "contrail_common" / "images" / "contract.yaml"
+IMAGES = Path(__file__).parents[2] / "lib" / "contrail_common" / "images"
+CONTRACT = IMAGES / "contract.yaml"
+TLS = IMAGES / "tls.yaml"
 
 
 def main(argv: list[str]) -> int:
     mirrors = dict(arg.split("=", 1) for arg in argv[1:])
     data = yaml.safe_load(CONTRACT.read_text())
     failures = 0
-    entries = [(r["variable"], r["source"]) for r in data["rules"]]
-    entries += [(e["variables"][0], e["source"]) for e in data["exempt"] if "source" in e]
-    for variable, sources in entries:
+    tls = yaml.safe_load(TLS.read_text())
+    entries = [(r["variable"], _needles(r["variable"]), r["source"]) for r in data["rules"]]
+    entries += [
+        (e["variables"][0], _needles(e["variables"][0]), e["source"])
+        for e in data["exempt"]
+        if "source" in e
+    ]
+    entries += [(v["variable"], _needles(v["variable"]), v["source"]) for v in tls["variables"]]
+    entries += [(f["about"], {f["needle"]}, f["source"]) for f in tls["facts"]]
+    for variable, needles, sources in entries:
         for line, cited in sources.items():
             where, path = cited.split(":", 1)
             repo, commit = data["sources"][line][where].split("@")
@@ -47,16 +57,21 @@ def main(argv: list[str]) -> int:
             if lines:
                 first, _, last = lines.partition("-")
                 text = text[int(first) - 1 : int(last or first)]
-            stem = variable.removesuffix("_NODES")
-            needles = {variable, stem} if stem != variable else {variable}
-            # kube-manager's Python reads KUBERNETES_POD_SUBNETS as its `pod_subnets` argument.
-            needles.add(variable.removeprefix("KUBERNETES_").lower())
             if not any(n in row for row in text for n in needles):
                 print(f"NOT FOUND {variable} in {line} {repo}@{commit}:{path}:{lines}")
                 failures += 1
             else:
                 print(f"ok {variable} {line} {path}:{lines}")
     return 1 if failures else 0
+
+
+def _needles(variable: str) -> set[str]:
+    """The variable, or the stem the script builds it from."""
+    stem = variable.removesuffix("_NODES")
+    needles = {variable, stem} if stem != variable else {variable}
+    # kube-manager's Python reads KUBERNETES_POD_SUBNETS as its `pod_subnets` argument.
+    needles.add(variable.removeprefix("KUBERNETES_").lower())
+    return needles
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from bundle_model import (
@@ -19,7 +20,7 @@ from bundle_model import (
     our_charm,
 )
 
-from contrail_common.config import UNPINNED_TAGS, InvalidConfigError
+from contrail_common.config import UNPINNED_TAGS, InvalidConfigError, SecretUri
 
 STANDARD = BUNDLES / "k8s-contrail.yaml"
 BASES = sorted(BUNDLES.glob("*.yaml"))
@@ -144,7 +145,7 @@ def after_deploy_secrets(meta: CharmMeta, options: dict) -> dict[str, str]:
     return {
         key: PLACEHOLDER_SECRET
         for key, spec in meta.options.items()
-        if "Juju user secret" in str(spec.get("description", "")) and not options.get(key)
+        if spec.get("type") == "secret" and not options.get(key)
     }
 
 
@@ -225,3 +226,21 @@ def test_recorded_metadata_cites_a_full_commit_for_every_channel():
             assert source.fullmatch(str(record.get("source", ""))), (
                 f"{name} {channel}: source must be owner/repo@<40-hex commit>:<files>"
             )
+
+
+def test_options_holding_a_secret_uri_are_juju_secret_options():
+    """Juju (3.1+) refuses a `type: secret` value that is not a `secret:` URI at `juju config`
+    time, before the charm sees it; every option the config model reads as a SecretUri is one."""
+    _, check = get_args(SecretUri)
+    for directory in sorted(p.parent for p in (REPO / "charms").glob("*/charmcraft.yaml")):
+        model = config_model(directory)
+        read_as_uri = {
+            field.alias or name
+            for name, field in model.model_fields.items()
+            if check in field.metadata
+        }
+        declared = {
+            name for name, spec in our_charm(directory).options.items() if spec["type"] == "secret"
+        }
+        assert read_as_uri, f"{directory.name}: registry-credentials at least"
+        assert declared == read_as_uri, f"{directory.name}: make {read_as_uri} `type: secret`"

@@ -26,7 +26,7 @@ from agent_testing import (
 from ops import testing
 
 from contrail_common.services import NODE_LABEL, ROLE_LABEL
-from contrail_common.testing import app_data, unit_data
+from contrail_common.testing import MALFORMED_SECRET_URI, app_data, juju_delivers, unit_data
 
 CHARMCRAFT = Path(__file__).resolve().parents[2] / "charmcraft.yaml"
 KERNEL_CONTAINERS = {
@@ -418,7 +418,7 @@ INVALID = [
     ("log-level", "LOUD"),
     ("container-runtime", "podman"),
     ("docker-registry", "a\nb"),
-    ("registry-credentials", "plain-password"),
+    ("registry-credentials", MALFORMED_SECRET_URI),
     ("http-proxy", "proxy:3128"),
     ("https-proxy", "ftp://proxy"),
     ("no-proxy", "a\nb"),
@@ -445,7 +445,8 @@ def test_every_option_has_an_invalid_value_case():
 
 
 @pytest.mark.parametrize("option, value", INVALID)
-def test_invalid_option_blocks_naming_it(ctx, engine, machine, option, value):
+def test_invalid_option_blocks_naming_it(ctx, engine, machine, option, value, monkeypatch):
+    juju_delivers(monkeypatch, value)
     out = ctx.run(ctx.on.config_changed(), ready_state(options={option: value}))
     assert out.unit_status.name == "blocked"
     assert out.unit_status.message.startswith("invalid config: ")

@@ -9,7 +9,14 @@ import pytest
 from conftest import PROJECT, TAG, VERSION, analyticsdb, controller, peer, ready_state
 from ops import testing
 
-from contrail_common.testing import app_data, encode, read_env_file, unit_data
+from contrail_common.testing import (
+    MALFORMED_SECRET_URI,
+    app_data,
+    encode,
+    juju_delivers,
+    read_env_file,
+    unit_data,
+)
 
 BASE = {
     "node-init",
@@ -125,7 +132,7 @@ def test_malformed_analyticsdb_data_blocks(ctx):
         ("control-network", "10.0.0.0/40"),
         ("min-cluster-size", 10),
         ("container-runtime", "rkt"),
-        ("registry-credentials", "password"),
+        ("registry-credentials", MALFORMED_SECRET_URI),
         ("http-proxy", "not a url"),
         ("https-proxy", "proxy:1"),
         ("no-proxy", "a\nb"),
@@ -133,7 +140,8 @@ def test_malformed_analyticsdb_data_blocks(ctx):
         ("image-tag", "1\n2"),
     ],
 )
-def test_invalid_option_blocks_naming_it(ctx, engine, option, value):
+def test_invalid_option_blocks_naming_it(ctx, engine, option, value, monkeypatch):
+    juju_delivers(monkeypatch, value)
     out = ctx.run(ctx.on.config_changed(), ready_state(config={"image-tag": TAG, option: value}))
     assert out.unit_status.name == "blocked"
     assert out.unit_status.message.startswith("invalid config: ")

@@ -27,7 +27,7 @@ from conftest import (
 from ops import testing
 
 from contrail_common.containers import ContainerState, Mount, RestartPolicy
-from contrail_common.testing import read_env_file, unit_data
+from contrail_common.testing import MALFORMED_SECRET_URI, juju_delivers, read_env_file, unit_data
 
 ALL_CONTAINERS = {
     "node-init",
@@ -323,7 +323,7 @@ INVALID = [
     ("image-tag", "2011\nL3"),
     ("docker-registry", "a\nb"),
     ("release-line", "R21.4"),
-    ("registry-credentials", "hunter2"),
+    ("registry-credentials", MALFORMED_SECRET_URI),
     ("container-runtime", "podman"),
     ("log-level", "DEBUG"),
     ("control-network", "10.0.0.0/33"),
@@ -342,7 +342,8 @@ NOTHING_INVALID = {"docker-registry-insecure", "nagios_context", "nagios_service
 
 
 @pytest.mark.parametrize("option, value", INVALID)
-def test_invalid_option_blocks_naming_it(ctx, engine, option, value):
+def test_invalid_option_blocks_naming_it(ctx, engine, option, value, monkeypatch):
+    juju_delivers(monkeypatch, value)
     state = ready_state(config={"image-tag": TAG, option: value})
     out = ctx.run(ctx.on.config_changed(), state)
     assert out.unit_status.name == "blocked"

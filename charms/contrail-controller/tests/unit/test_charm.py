@@ -25,7 +25,7 @@ from conftest import (
 from ops import testing
 
 from contrail_common.containers import ContainerState
-from contrail_common.testing import read_env_file
+from contrail_common.testing import MALFORMED_SECRET_URI, juju_delivers, read_env_file
 
 ALL_CONTAINERS = {
     "node-init", "config-nodemgr", "config-provisioner", "config-api", "config-svcmonitor",
@@ -118,14 +118,15 @@ def test_unset_image_tag_blocks_and_deploys_nothing(ctx, engine):
         ("cassandra-minimum-diskgb", 0),
         ("cassandra-jvm-extra-opts", "Xmx2g"),
         ("container-runtime", "podman"),
-        ("registry-credentials", "hunter2"),
+        ("registry-credentials", MALFORMED_SECRET_URI),
         ("http-proxy", "proxy:3128"),
         ("https-proxy", "ftp://proxy"),
         ("docker-registry", "a\nb"),
         ("cloud-admin-role", "x\ny"),
     ],
 )
-def test_invalid_option_blocks_naming_it(ctx, engine, option, value):
+def test_invalid_option_blocks_naming_it(ctx, engine, option, value, monkeypatch):
+    juju_delivers(monkeypatch, value)
     state = ready_state(config={"image-tag": TAG, option: value})
     out = ctx.run(ctx.on.config_changed(), state)
     assert out.unit_status.name == "blocked"

@@ -19,7 +19,7 @@ from conftest import (
 )
 from ops import testing
 
-from contrail_common.testing import app_data, read_env_file
+from contrail_common.testing import MALFORMED_SECRET_URI, app_data, juju_delivers, read_env_file
 
 NESTED = {
     "image-tag": TAG,
@@ -354,12 +354,13 @@ def test_nested_mode_cannot_change_after_deploy(ctx, engine, api):
         ("kubernetes_api_secure_port", 70000),
         ("nested_vip", "not-an-ip"),
         ("nested_port", 0),
-        ("nested_keystone_password", "plain-password"),
+        ("nested_keystone_password", MALFORMED_SECRET_URI),
         ("log-level", "LOUD"),
         ("image-tag", "a\nb"),
     ],
 )
-def test_invalid_option_blocks_naming_it(ctx, engine, option, value):
+def test_invalid_option_blocks_naming_it(ctx, engine, option, value, monkeypatch):
+    juju_delivers(monkeypatch, value)
     out = ctx.run(ctx.on.config_changed(), ready_state(config={"image-tag": TAG, option: value}))
     assert out.unit_status.name == "blocked"
     assert out.unit_status.message.startswith("invalid config: ")

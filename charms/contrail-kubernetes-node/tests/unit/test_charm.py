@@ -31,7 +31,7 @@ from ops import testing
 
 from contrail_common.config import InvalidConfigError
 from contrail_common.containers.spec import HASH_LABEL, container_id
-from contrail_common.testing import read_env_file
+from contrail_common.testing import MALFORMED_SECRET_URI, juju_delivers, read_env_file
 
 CNI_INIT = container_id(PROJECT, "cni-init")
 STANDARD_CONF = {
@@ -484,7 +484,7 @@ def test_relation_orders_converge(ctx, engine, host, order, hash_late):
     [
         ("log-level", "LOUD"),
         ("container-runtime", "rkt"),
-        ("registry-credentials", "password"),
+        ("registry-credentials", MALFORMED_SECRET_URI),
         ("http-proxy", "not a url"),
         ("https-proxy", "proxy:1"),
         ("no-proxy", "a\nb"),
@@ -492,7 +492,8 @@ def test_relation_orders_converge(ctx, engine, host, order, hash_late):
         ("image-tag", "1\n2"),
     ],
 )
-def test_invalid_option_blocks_naming_it(ctx, engine, host, option, value):
+def test_invalid_option_blocks_naming_it(ctx, engine, host, option, value, monkeypatch):
+    juju_delivers(monkeypatch, value)
     out = ctx.run(ctx.on.config_changed(), ready_state(config={"image-tag": TAG, option: value}))
     assert out.unit_status.name == "blocked"
     assert out.unit_status.message.startswith("invalid config: ")

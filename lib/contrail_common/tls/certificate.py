@@ -30,6 +30,11 @@ class CaIdentity:
     fingerprint: str
     subject: str = field(default="", compare=False)
 
+    @property
+    def label(self) -> str:
+        """How status messages name it: the quoted subject, else the start of the fingerprint."""
+        return f"'{self.subject}'" if self.subject else self.fingerprint[:16]
+
 
 @dataclass(frozen=True)
 class CertificateBundle:
@@ -126,7 +131,9 @@ def check_usage(certificate: x509.Certificate, now: Optional[datetime.datetime] 
             )
             raise CertificateProblem(
                 f"the certificate allows {granted} authentication only, and Contrail presents it "
-                "as both server and client (XMPP, sandesh, RabbitMQ, Cassandra)"
+                "as both server and client (XMPP, sandesh, RabbitMQ, Cassandra): have the "
+                "provider issue certificates for both (vault: a role with server_flag and "
+                "client_flag)"
             )
     key_usage = _extension(certificate, x509.KeyUsage)
     if key_usage is not None and not key_usage.digital_signature:

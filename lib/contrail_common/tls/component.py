@@ -12,9 +12,11 @@ The base calls, on every reconcile:
 
 The TLS library (charmlibs `TLSCertificatesRequiresV4`, unit mode, RSA) keeps the private key in
 a Juju secret of the unit, sends only the CSR, and renews before expiry. Every event of the
-endpoint, and a certificate becoming available or being denied, calls `on_change` (the base's
-reconcile) once per hook; the base leaves this endpoint's events to the component
-(`endpoints`), as it does nrpe's and cos-agent's.
+endpoint calls `on_change` (the base's reconcile) once, after the library's own handler has
+run; the base leaves this endpoint's events to the component (`endpoints`), as it does nrpe's
+and cos-agent's. The library's certificate_available and certificate_denied are not observed:
+it emits them from inside its handler, one per certificate, and each only repeats what the
+relation data (read by `evaluate`) already says.
 """
 
 from __future__ import annotations
@@ -76,8 +78,6 @@ class TlsCertificates(ops.Object):
         self.key_group = key_group
         self._on_change = on_change
         self._names: Optional[UnitNames] = None
-        self._applying = False
-        self._called_back = False
         self.requirer = tls.TLSCertificatesRequiresV4(
             charm,
             endpoint,
@@ -85,12 +85,10 @@ class TlsCertificates(ops.Object):
             mode=tls.Mode.UNIT,
             key_algorithm=tls.KeyAlgorithm.RSA,
         )
-        # After the library's own handlers (observed first, in its constructor), so the
-        # certificate it found or the CSR it could not yet send is seen by the reconcile.
+        # After the library's own handlers (observed first, in its constructor): the reconcile
+        # sees the key it generated and sends the CSR it could not, not knowing the names.
         relation = charm.on[endpoint]
         for event in (
-            self.requirer.on.certificate_available,
-            self.requirer.on.certificate_denied,
             relation.relation_created,
             relation.relation_changed,
             relation.relation_broken,
@@ -135,7 +133,7 @@ class TlsCertificates(ops.Object):
             result.files = on_disk
             if on_disk is not None:
                 result.notes.append(
-                    f"TLS: certificate from {_name(issued.ca_identity)} held until every "
+                    f"TLS: certificate from {issued.ca_identity.label} held until every "
                     "application has one"
                 )
         elif relation is None and not switch.enabled:
@@ -236,8 +234,8 @@ class TlsCertificates(ops.Object):
         if result.switch.ca is not None and ca != result.switch.ca:
             result.problems.append(
                 ops.BlockedStatus(
-                    f"TLS: this unit's certificate is from {_name(ca)}, the deployment's CA is "
-                    f"{_name(result.switch.ca)}: relate {self.model.app.name}:{self.endpoint} to "
+                    f"TLS: this unit's certificate is from {ca.label}, the deployment's CA is "
+                    f"{result.switch.ca.label}: relate {self.model.app.name}:{self.endpoint} to "
                     "the provider the other applications use"
                 )
             )
@@ -250,7 +248,6 @@ class TlsCertificates(ops.Object):
 
     def apply(self, evaluation: TlsEvaluation) -> list[ops.StatusBase]:
         """Send or replace the CSR, then make the files hold what `evaluate` chose."""
-        self._applying = True
         try:
             if evaluation.related:
                 self.requirer.sync()
@@ -263,8 +260,6 @@ class TlsCertificates(ops.Object):
             logger.error("could not write the certificate files: %s", error)
             evaluation.ca = None
             return [ops.BlockedStatus(f"TLS: cannot write the certificate files: {error}")]
-        finally:
-            self._applying = False
         return []
 
     # -- the library's requests and events ----------------------------------------------------
@@ -283,13 +278,4 @@ class TlsCertificates(ops.Object):
         ]
 
     def _changed(self, _event: ops.EventBase) -> None:
-        # Once per hook: the library emits certificate_available for every certificate on each
-        # of its passes, and the writes inside apply() must not re-enter the reconcile.
-        if self._applying or self._called_back:
-            return
-        self._called_back = True
         self._on_change()
-
-
-def _name(ca: CaIdentity) -> str:
-    return f"'{ca.subject}'" if ca.subject else ca.fingerprint[:16]

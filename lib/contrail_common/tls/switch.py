@@ -118,7 +118,7 @@ def application_tls(
         return AppTls(app, "pending"), [
             ops.WaitingStatus(
                 f"TLS: units of {app} hold certificates from different CAs "
-                f"({_name(first)} and {_name(second)}); waiting for them to agree"
+                f"({first.label} and {second.label}); waiting for them to agree"
             )
         ]
     if waiting or not cas:
@@ -159,8 +159,8 @@ def decide(
             (
                 ops.BlockedStatus(
                     "TLS: certificates from different CAs: "
-                    f"{', '.join(holders[first.fingerprint])} from {_name(first)}, "
-                    f"{', '.join(holders[second.fingerprint])} from {_name(second)} "
+                    f"{', '.join(holders[first.fingerprint])} from {first.label}, "
+                    f"{', '.join(holders[second.fingerprint])} from {second.label} "
                     "(relate every application to one provider)"
                 ),
             ),
@@ -185,10 +185,6 @@ def _distinct(cas: Iterable[CaIdentity]) -> list[CaIdentity]:
         if all(ca.fingerprint != f.fingerprint for f in found):
             found.append(ca)
     return found
-
-
-def _name(ca: CaIdentity) -> str:
-    return f"'{ca.subject}'" if ca.subject else ca.fingerprint[:16]
 
 
 def _unit_order(unit: str) -> tuple[str, int]:

@@ -398,3 +398,21 @@ def test_unknown_addresses_never_withdraw_the_csr(ctx, host, issuer):
     out = ctx.run(ctx.on.relation_changed(relation(out, "certificates")), out)
     assert csrs(out) == [csr]
     assert files.read_bundle(host, MODULE) is not None
+
+
+def test_easyrsa_is_named_as_a_provider_that_answers_no_csrs(ctx, host):
+    """easyrsa (Charmed Kubernetes' CA) publishes its CA and a shared client certificate in
+    its unit databag and never reads a CSR."""
+    legacy = testing.Relation(
+        "certificates",
+        remote_app_name="easyrsa",
+        remote_units_data={
+            0: {"ca": "-----BEGIN CERTIFICATE-----", "client.cert": "x", "client.key": "y"}
+        },
+    )
+    out = ctx.run(ctx.on.relation_changed(legacy, remote_unit=0), base_state(legacy, controller()))
+    assert out.unit_status == testing.BlockedStatus(
+        "TLS: easyrsa answers no certificate requests (easyrsa's legacy tls-certificates "
+        "protocol): relate self-signed-certificates, vault or manual-tls-certificates instead"
+    )
+    assert reported(out)["tls-state"] == "pending"

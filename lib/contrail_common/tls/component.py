@@ -124,7 +124,15 @@ class TlsCertificates(ops.Object):
             )
             return result
         issued = None
-        if relation is not None:
+        if relation is not None and _legacy_provider(relation):
+            result.problems.append(
+                ops.BlockedStatus(
+                    f"TLS: {provider} answers no certificate requests (easyrsa's legacy "
+                    "tls-certificates protocol): relate self-signed-certificates, vault or "
+                    "manual-tls-certificates instead"
+                )
+            )
+        elif relation is not None:
             issued = self._issued(result, names, provider, on_disk is not None)
 
         if issued is not None and (not switch.enabled or switch.ca in (None, issued.ca_identity)):
@@ -279,3 +287,14 @@ class TlsCertificates(ops.Object):
 
     def _changed(self, _event: ops.EventBase) -> None:
         self._on_change()
+
+
+# What easyrsa (layer-easyrsa, the reactive tls-certificates v0 provider) writes into its unit
+# databags; a v1 provider writes `certificates` into its application databag instead.
+_LEGACY_KEYS = frozenset({"ca", "client.cert", "client.key"})
+
+
+def _legacy_provider(relation: ops.Relation) -> bool:
+    if relation.app is not None and "certificates" in relation.data[relation.app]:
+        return False
+    return any(_LEGACY_KEYS & set(relation.data[unit]) for unit in relation.units)

@@ -58,7 +58,7 @@ def test_standard_bundle_converges_with_the_expected_data(standard):
             for (rid, owner), bag in standard.unit_bags.items()
             if owner == unit.name and "cidr" in bag
         ]
-        assert cni == [{"cidr": "10.32.0.0/12", "cni-conf-file": "01-contrail.conf"}]
+        assert cni == [{"cidr": "10.32.0.0/12", "cni-conf-file": "01-juniper-contrail.conf"}]
     # One vRouter and one CNI per Kubernetes machine, kube-manager on the control plane.
     for app in ("contrail-agent", "contrail-kubernetes-node"):
         assert len(standard.apps[app].units) == 3

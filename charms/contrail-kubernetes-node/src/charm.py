@@ -10,13 +10,16 @@ from typing import Optional
 import ops
 from kubernetes_node import (
     CNI_BINARY_PATH,
+    CNI_CONF_DIR,
     CNI_CONF_NAME,
     CNI_CONF_PATH,
     IMAGE_CNI_CONF_PATH,
+    OLD_CNI_CONF_NAMES,
     VERSION_IMAGE,
     KubernetesNodeConfig,
     NodeInputs,
     endpoint,
+    old_cni_confs_to_remove,
     overlaps,
     parse_cidrs,
     render_cni_conf,
@@ -48,6 +51,11 @@ class ContrailKubernetesNodeCharm(ContrailCharm[KubernetesNodeConfig]):
     node_role = "k8s-node"
     version_image = VERSION_IMAGE
     metrics_port = 9746
+
+    def __init__(self, framework: ops.Framework):
+        super().__init__(framework)
+        # The control plane re-points its default link in its own hooks, not ours.
+        framework.observe(self.on.update_status, self._remove_old_cni_confs)
 
     # -- inputs ------------------------------------------------------------------------------
 
@@ -224,7 +232,19 @@ class ContrailKubernetesNodeCharm(ContrailCharm[KubernetesNodeConfig]):
             # file in place, so running pods keep their network.
             if render_cni_conf(self.host.path(CNI_CONF_PATH), evaluation.inputs):
                 logger.info("wrote %s", CNI_CONF_PATH)
+        self._remove_old_cni_confs()
         return report
+
+    def _remove_old_cni_confs(self, _event: Optional[ops.EventBase] = None) -> None:
+        """After an upgrade: the file of an earlier name, once ours is in place and no link
+        (the control plane's 01-default.<ext>) points at the old one."""
+        if not self.host.path(CNI_CONF_PATH).exists():
+            return
+        for old in old_cni_confs_to_remove(self.host.path(CNI_CONF_DIR)):
+            old.unlink()
+            logger.info(
+                "removed %s/%s, the CNI config name of earlier releases", CNI_CONF_DIR, old.name
+            )
 
     # -- health ------------------------------------------------------------------------------
 
@@ -273,7 +293,8 @@ class ContrailKubernetesNodeCharm(ContrailCharm[KubernetesNodeConfig]):
     def _on_remove(self, event: ops.RemoveEvent) -> None:
         super()._on_remove(event)
         # Without its config, kubelet stops handing pods to the Contrail CNI on this machine.
-        for path in (CNI_CONF_PATH, IMAGE_CNI_CONF_PATH):
+        old = [f"{CNI_CONF_DIR}/{name}" for name in OLD_CNI_CONF_NAMES]
+        for path in (CNI_CONF_PATH, IMAGE_CNI_CONF_PATH, *old):
             self.host.path(path).unlink(missing_ok=True)
 
 

@@ -8,6 +8,7 @@ binary into /opt/cni/bin) and the CNI network config the charm renders itself.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,12 +24,19 @@ IMAGE = "kubernetes-cni-init"
 VERSION_IMAGE = IMAGE
 ROLE = "cni"
 
-# The basename published as `cni-conf-file`. The principals (and containerd's CRI plugin) take
-# the first file of /etc/cni/net.d by name, so it sorts before 05-cilium, 10-calico and the
-# 10-contrail.conf that the cni-init image writes for itself; Contrail's CNI binary also reads
-# the first `*contrail.conf` of that directory, which is this one.
-CNI_CONF_NAME = "01-contrail.conf"
-CNI_CONF_PATH = f"/etc/cni/net.d/{CNI_CONF_NAME}"
+# The basename published as `cni-conf-file`. containerd's CRI plugin uses the first
+# .conf/.conflist/.json of /etc/cni/net.d by name (containerd/go-cni@
+# 3dbce1ddff6e2f62ce46f00d69637249efb6069d:opts.go, loadFromConfDir). This name sorts after the
+# 01-default.<ext> link that Charmed Kubernetes' control plane points at its default-cni's file,
+# so that option decides there, and before the file of every CNI Charmed Kubernetes ships
+# (01-kube-ovn, 05-cilium, 10-calico, 10-flannel) and the 10-contrail.conf of the cni-init image,
+# so Contrail is the network on a worker, which gets no usable link (tests/unit/test_cni_order.py
+# names the sources). Contrail's CNI binary reads the first `*contrail.conf`: this one.
+CNI_CONF_NAME = "01-juniper-contrail.conf"
+CNI_CONF_DIR = "/etc/cni/net.d"
+CNI_CONF_PATH = f"{CNI_CONF_DIR}/{CNI_CONF_NAME}"
+# What earlier releases of this charm named it (01-contrail sorts before 01-default).
+OLD_CNI_CONF_NAMES = ("01-contrail.conf",)
 # What the cni-init image writes on every run (its own, older format); removed with the unit.
 IMAGE_CNI_CONF_PATH = "/etc/cni/net.d/10-contrail.conf"
 CNI_BINARY_PATH = "/opt/cni/bin/contrail-k8s-cni"
@@ -38,7 +46,7 @@ LOCAL_VROUTER_IP = "127.0.0.1"
 VROUTER_PORT = 9091
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-CNI_CONF_TEMPLATE = f"{CNI_CONF_NAME}.j2"
+CNI_CONF_TEMPLATE = "cni.conf.j2"
 
 IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 
@@ -82,7 +90,7 @@ def services(config: KubernetesNodeConfig, inputs: NodeInputs) -> list[Service]:
     env = {
         "LOG_LEVEL": config.log_level,
         "KUBERNETES_CLUSTER_NAME": inputs.cluster_name,
-        # What the image puts into its own 10-contrail.conf (ours, 01-contrail.conf, wins).
+        # What the image puts into its own 10-contrail.conf (ours, CNI_CONF_NAME, wins).
         "KUBERNETES_CNI_META_PLUGIN": "multus",
         "KUBECONFIG_HASH": inputs.kubeconfig_hash,
     }
@@ -118,6 +126,23 @@ def render_cni_conf(path: Path, inputs: NodeInputs) -> bool:
     """Write the CNI network config (0644: kubelet and containerd read it); True if changed."""
     templates = template_environment(TEMPLATES)
     return render_file(templates, CNI_CONF_TEMPLATE, cni_conf_context(inputs), path, mode=0o644)
+
+
+def old_cni_confs_to_remove(conf_dir: Path) -> list[Path]:
+    """This charm's files of OLD_CNI_CONF_NAMES in `conf_dir` that no link there points at.
+
+    The control plane re-points its 01-default.<ext> link at our new name in one of its own
+    hooks, and a dangling link makes containerd refuse the whole directory (loadFromConfDir
+    fails on a file it cannot read), so a file stays while a link still names it.
+    """
+    if not conf_dir.is_dir():
+        return []
+    linked = {Path(os.readlink(entry)).name for entry in conf_dir.iterdir() if entry.is_symlink()}
+    return [
+        conf_dir / name
+        for name in OLD_CNI_CONF_NAMES
+        if (conf_dir / name).is_file() and name not in linked
+    ]
 
 
 def parse_cidrs(text: str) -> list[IPNetwork]:

@@ -31,7 +31,12 @@ from ops import testing
 
 from contrail_common.config import InvalidConfigError
 from contrail_common.containers.spec import HASH_LABEL, container_id
-from contrail_common.testing import MALFORMED_SECRET_URI, juju_delivers, read_env_file
+from contrail_common.testing import (
+    MALFORMED_SECRET_URI,
+    juju_delivers,
+    read_env_file,
+    write_host_file,
+)
 
 CNI_INIT = container_id(PROJECT, "cni-init")
 STANDARD_CONF = {
@@ -94,7 +99,9 @@ def test_worker_node_goes_active(ctx, engine, host):
     assert "KUBERNETES_POD_SUBNETS" not in env  # cni-init reads no pod subnets
     assert env["KUBECONFIG_HASH"] == "abc123"
     assert "KUBEMANAGER_NESTED_MODE" not in env
-    assert cni_unit_data(out) == [{"cidr": "10.32.0.0/12", "cni-conf-file": "01-contrail.conf"}]
+    assert cni_unit_data(out) == [
+        {"cidr": "10.32.0.0/12", "cni-conf-file": "01-juniper-contrail.conf"}
+    ]
 
 
 def test_cni_init_container_spec(ctx, engine, host):
@@ -117,7 +124,9 @@ def test_control_plane_node_goes_active(ctx, engine, host):
     install_binary(host)
     out = ctx.run(ctx.on.install(), ready_state(relations=[control_plane(), master()]))
     assert out.unit_status.name == "active"
-    assert cni_unit_data(out) == [{"cidr": "10.32.0.0/12", "cni-conf-file": "01-contrail.conf"}]
+    assert cni_unit_data(out) == [
+        {"cidr": "10.32.0.0/12", "cni-conf-file": "01-juniper-contrail.conf"}
+    ]
 
 
 def test_standard_cni_conf(ctx, host):
@@ -202,19 +211,21 @@ def test_every_unit_publishes_cidr_and_conf_file(ctx, host, leader):
     relation = master(pod_subnets=("10.32.0.0/12", "fd00:10::/64"))
     out = ctx.run(ctx.on.config_changed(), ready_state(leader=leader, relations=[cni(), relation]))
     assert cni_unit_data(out) == [
-        {"cidr": "10.32.0.0/12,fd00:10::/64", "cni-conf-file": "01-contrail.conf"}
+        {"cidr": "10.32.0.0/12,fd00:10::/64", "cni-conf-file": "01-juniper-contrail.conf"}
     ]
     assert out.unit_status.name == "active"
 
 
 def test_conf_file_is_published_before_the_pod_subnets_are_known(ctx):
     out = ctx.run(ctx.on.install(), ready_state(relations=[cni()]))
-    assert cni_unit_data(out) == [{"cni-conf-file": "01-contrail.conf"}]
+    assert cni_unit_data(out) == [{"cni-conf-file": "01-juniper-contrail.conf"}]
 
 
 def test_cidr_is_published_while_the_kubeconfig_is_missing(ctx, engine, host):
     out = ctx.run(ctx.on.install(), ready_state(relations=[cni(kubeconfig_hash=None), master()]))
-    assert cni_unit_data(out) == [{"cidr": "10.32.0.0/12", "cni-conf-file": "01-contrail.conf"}]
+    assert cni_unit_data(out) == [
+        {"cidr": "10.32.0.0/12", "cni-conf-file": "01-juniper-contrail.conf"}
+    ]
     assert out.unit_status == testing.WaitingStatus(WAITING_FOR_WORKER)
     assert engine.containers == {}
     assert not conf_path(host).exists()
@@ -225,7 +236,7 @@ def test_cidr_is_withdrawn_when_the_master_goes(ctx, host):
     out = ctx.run(ctx.on.install(), ready_state())
     without = dataclasses.replace(out, relations=[r for r in out.relations if r.endpoint == "cni"])
     out = ctx.run(ctx.on.config_changed(), without)
-    assert cni_unit_data(out) == [{"cni-conf-file": "01-contrail.conf"}]
+    assert cni_unit_data(out) == [{"cni-conf-file": "01-juniper-contrail.conf"}]
     assert conf_path(host).exists(), "running pods keep their network config"
 
 
@@ -405,7 +416,7 @@ def test_deleted_conf_waits_and_is_rewritten_on_the_next_reconcile(ctx, host):
     conf_path(host).unlink()
     out = ctx.run(ctx.on.update_status(), out)
     assert out.unit_status == testing.WaitingStatus(
-        "waiting for /etc/cni/net.d/01-contrail.conf to be written"
+        "waiting for /etc/cni/net.d/01-juniper-contrail.conf to be written"
     )
     out = ctx.run(ctx.on.config_changed(), out)
     assert out.unit_status.name == "active"
@@ -473,7 +484,9 @@ def test_relation_orders_converge(ctx, engine, host, order, hash_late):
         state = ctx.run(ctx.on.relation_changed(hashed), with_relation(state, hashed))
     assert state.unit_status == testing.ActiveStatus("Unit is ready")
     assert set(engine.status(PROJECT)) == {"cni-init"}
-    assert cni_unit_data(state) == [{"cidr": "10.32.0.0/12", "cni-conf-file": "01-contrail.conf"}]
+    assert cni_unit_data(state) == [
+        {"cidr": "10.32.0.0/12", "cni-conf-file": "01-juniper-contrail.conf"}
+    ]
 
 
 # -- config --------------------------------------------------------------------------------
@@ -518,6 +531,45 @@ def test_log_level_and_proxies_reach_cni_init(ctx, host):
     assert env["http_proxy"] == env["HTTP_PROXY"] == "http://proxy:3128"
 
 
+# -- upgrade from the old file name --------------------------------------------------------
+
+OLD_CONF = "/etc/cni/net.d/01-contrail.conf"
+
+
+def test_upgrade_on_a_worker_replaces_the_old_conf(ctx, host):
+    install_binary(host)
+    old = write_host_file(host, OLD_CONF, json.dumps(STANDARD_CONF))
+    out = ctx.run(ctx.on.upgrade_charm(), ready_state())
+    assert out.unit_status.name == "active"
+    assert json.loads(conf_path(host).read_text()) == STANDARD_CONF
+    assert not old.exists()
+    assert cni_unit_data(out)[0]["cni-conf-file"] == "01-juniper-contrail.conf"
+
+
+def test_upgrade_on_the_control_plane_keeps_the_old_conf_until_its_link_moves(ctx, host):
+    """A dangling 01-default link would make containerd refuse every CNI config."""
+    install_binary(host)
+    old = write_host_file(host, OLD_CONF, json.dumps(STANDARD_CONF))
+    link = host.path("/etc/cni/net.d/01-default.conf")
+    link.symlink_to("01-contrail.conf")
+    out = ctx.run(ctx.on.upgrade_charm(), ready_state(relations=[control_plane(), master()]))
+    assert conf_path(host).exists() and old.exists()
+    out = ctx.run(ctx.on.update_status(), out)
+    assert old.exists(), "still linked"
+    link.unlink()
+    link.symlink_to("01-juniper-contrail.conf")  # what the control plane does on relation-changed
+    out = ctx.run(ctx.on.update_status(), out)
+    assert not old.exists()
+    assert out.unit_status.name == "active"
+
+
+def test_an_old_conf_stays_while_ours_is_not_written(ctx, host):
+    old = write_host_file(host, OLD_CONF, "{}")
+    out = ctx.run(ctx.on.upgrade_charm(), ready_state(relations=[cni()]))
+    assert out.unit_status.name == "blocked"
+    assert old.exists(), "running pods keep their network until ours is in place"
+
+
 # -- removal and actions -------------------------------------------------------------------
 
 
@@ -526,10 +578,12 @@ def test_remove_deletes_the_conf_and_the_container(ctx, engine, host):
     out = ctx.run(ctx.on.install(), ready_state())
     image_conf = host.path("/etc/cni/net.d/10-contrail.conf")
     image_conf.write_text("{}")
+    old = write_host_file(host, OLD_CONF, "{}")
     ctx.run(ctx.on.remove(), out)
     assert engine.containers == {}
     assert not conf_path(host).exists()
     assert not image_conf.exists()
+    assert not old.exists()
     assert not host.path(f"/etc/contrail/{PROJECT}").exists()
 
 

@@ -38,7 +38,7 @@ def test_endpoint_brackets_ipv6():
 
 
 def test_conf_escapes_what_it_is_given(tmp_path):
-    path = tmp_path / "01-contrail.conf"
+    path = tmp_path / "01-juniper-contrail.conf"
     inputs = NodeInputs(cluster_name='we"ird\\name', pod_subnets=["10.32.0.0/12"])
     assert render_cni_conf(path, inputs) is True
     assert json.loads(path.read_text())["contrail"]["cluster-name"] == 'we"ird\\name'

@@ -111,8 +111,16 @@ def external_charms(channels: Optional[dict[str, str]] = None) -> dict[str, Char
     return charms
 
 
-def merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
-    """A bundle with an overlay applied, as `juju deploy --overlay` merges them."""
+def merge(
+    base: dict[str, Any], overlay: dict[str, Any], overlay_dir: Optional[Path] = None
+) -> dict[str, Any]:
+    """A bundle with an overlay applied, as `juju deploy --overlay` merges them.
+
+    Juju resolves an overlay's relative `charm:` path from the overlay file's folder
+    (juju/charm@f5d79a50fdf959cd340a853aa65c6af5f06a21b3:overlay.go, ReadAndMergeBundleData with
+    each source's BasePath; bundledatasrc.go: the file's directory), so given `overlay_dir` such a
+    path is made absolute here; the base bundle's stay relative to the bundle.
+    """
     merged = copy.deepcopy(base)
     for section in ("machines", "applications"):
         for key, value in (overlay.get(section) or {}).items():
@@ -120,6 +128,8 @@ def merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
             for field_name, field_value in (value or {}).items():
                 if field_name == "options":
                     target.setdefault("options", {}).update(field_value)
+                elif field_name == "charm" and overlay_dir and str(field_value).startswith("."):
+                    target["charm"] = str((overlay_dir / str(field_value)).resolve())
                 else:
                     target[field_name] = field_value
     merged["relations"] = list(base.get("relations") or []) + list(overlay.get("relations") or [])

@@ -36,7 +36,7 @@ def case_id(case) -> str:
 def resolve(bundle: Path, overlay: Path | None) -> tuple[dict, dict[str, CharmMeta]]:
     document = load_yaml(bundle)
     if overlay is not None:
-        document = merge(document, load_yaml(overlay))
+        document = merge(document, load_yaml(overlay), overlay.parent)
     external = external_charms(
         {str(app["charm"]): str(app["channel"]) for app in pinned(document).values()}
     )
@@ -244,3 +244,16 @@ def test_options_holding_a_secret_uri_are_juju_secret_options():
         }
         assert read_as_uri, f"{directory.name}: registry-credentials at least"
         assert declared == read_as_uri, f"{directory.name}: make {read_as_uri} `type: secret`"
+
+
+@pytest.mark.parametrize("path", BASES + OVERLAYS, ids=lambda p: p.name)
+def test_local_charm_paths_lead_to_our_charms_from_the_file_that_names_them(path):
+    """As Juju reads them: a bundle's paths from the bundle's folder, an overlay's from the
+    overlay's (see bundle_model.merge)."""
+    for name, app in (load_yaml(path).get("applications") or {}).items():
+        charm = str((app or {}).get("charm", ""))
+        directory = local_charm_dir(path, charm)
+        if directory is not None:
+            assert (directory / "charmcraft.yaml").is_file(), (
+                f"{path.name}: {name}: {charm} leads to {directory}, not to one of charms/"
+            )

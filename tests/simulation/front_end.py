@@ -28,7 +28,8 @@ def load_bundle(bundle: Path, overlays: list[Path]) -> dict[str, Any]:
     """The bundle with its overlays merged, as `juju deploy --overlay` sees it."""
     document = _read_yaml(bundle, "bundle")
     for overlay in overlays:
-        document = merge(document, _read_yaml(overlay, "overlay"))
+        # An overlay's charm paths are relative to the overlay, as Juju reads them.
+        document = merge(document, _read_yaml(overlay, "overlay"), overlay.parent)
     if not isinstance(document.get("applications"), dict) or not document["applications"]:
         raise RehearsalError(f"{bundle}: the bundle has no applications")
     return document

@@ -52,7 +52,10 @@ def charms_of(bundle: Path, document: dict[str, Any]) -> dict[str, CharmMeta]:
     """Each application's charm metadata: ours from its directory, Charmed Kubernetes' from
     the recorded metadata. A path that leads nowhere, or a store charm nobody recorded, is an
     error that says so."""
-    recorded = external_charms()
+    try:
+        recorded = external_charms(channels_of(document))
+    except LookupError as error:
+        raise RehearsalError(str(error)) from None
     charms: dict[str, CharmMeta] = {}
     for app, spec in document["applications"].items():
         charm = str((spec or {}).get("charm", ""))
@@ -72,6 +75,15 @@ def charms_of(bundle: Path, document: dict[str, Any]) -> dict[str, CharmMeta]:
                 "recorded Charmed Kubernetes charm; the rehearsal cannot stand in for it"
             )
     return charms
+
+
+def channels_of(document: dict[str, Any]) -> dict[str, str]:
+    """The channel each store charm is pinned to, so its recorded metadata is that release's."""
+    return {
+        app: str(spec["channel"])
+        for app, spec in document["applications"].items()
+        if (spec or {}).get("channel")
+    }
 
 
 def check_document(document: dict[str, Any], charms: dict[str, CharmMeta]) -> None:
@@ -138,6 +150,11 @@ def config_value(app: str, option: str, text: str, charms: dict[str, CharmMeta])
             return float(text)
         except ValueError:
             raise RehearsalError(f"--config {app}.{option}: {text!r} is not a number") from None
+    if kind == "secret" and text and not text.startswith("secret:"):
+        raise RehearsalError(
+            f"--config {app}.{option}: takes a secret URI (secret:...); "
+            f"use --secret {app}.{option}=KEY=VALUE to hand one over"
+        )
     return text
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import yaml
-from front_end import RehearsalError, charms_of, check_document, load_bundle
+from front_end import RehearsalError, channels_of, charms_of, check_document, load_bundle
 from machines import KUBECONFIG, Machine, kubeconfig_hash
 from ops import testing
 
@@ -126,7 +126,7 @@ class Model:
     def _load_apps(self, overrides: dict) -> None:
         from bundle_model import external_charms  # the recorded metadata of the stand-ins
 
-        self.external = external_charms()
+        self.external = external_charms(channels_of(self.document))
         for name in overrides:
             if name not in self.document["applications"]:
                 raise RehearsalError(f"config for {name}: no application {name} in the bundle")

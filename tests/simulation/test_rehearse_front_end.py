@@ -32,6 +32,7 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
         (["--config", "contrail-agent.dpdk"], "is not APP.OPTION=VALUE"),
         (["--config", "contrail-agent.dpdk=maybe"], "'maybe' is not true or false"),
         (["--config", "contrail-controller.min-cluster-size=three"], "is not an integer"),
+        (["--config", "contrail-agent.registry-credentials=hunter2"], "takes a secret URI"),
         (["--secret", "contrail-kubernetes-master.nested_keystone_password=s3cret"], "KEY=VALUE"),
         (["--secret", "contrail-kubernetes-mastr.nested_keystone_password=p=1"], "no application"),
     ],

@@ -7,8 +7,8 @@ import datetime
 import pytest
 from charmlibs.interfaces.tls_certificates import PrivateKey
 from cryptography import x509
-from tls_provider import Intermediate, Issuer
 
+from contrail_common.testing_tls import Intermediate, Issuer
 from contrail_common.tls.certificate import CertificateProblem, bundle, identity_of_pem
 from contrail_common.tls.names import certificate_request, unit_names
 

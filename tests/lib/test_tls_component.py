@@ -1,5 +1,5 @@
 """The TLS component through ops.testing: the real charmlibs requirer on a probe charm, against
-a provider databag built with the library's own provider-side helpers (`tls_provider`)."""
+a provider databag built with the library's own provider-side helpers (`contrail_common.testing_tls`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 from ops import testing
-from tls_provider import Issuer, denial, provider_data, requested
+
+from contrail_common.testing_tls import Issuer, denial, provider_data, requested
 
 sys.path.insert(0, str(Path(__file__).parent / "tls_probe" / "src"))
 

@@ -13,9 +13,9 @@ import threading
 
 import pytest
 from charmlibs.interfaces.tls_certificates import PrivateKey
-from tls_provider import Intermediate, Issuer
 
 from contrail_common.hostpaths import HostRoot
+from contrail_common.testing_tls import Intermediate, Issuer
 from contrail_common.tls import files
 from contrail_common.tls.certificate import CertificateBundle, bundle
 from contrail_common.tls.names import certificate_request, unit_names

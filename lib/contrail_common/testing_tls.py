@@ -1,4 +1,4 @@
-"""A `tls-certificates` provider for the tests, built on the TLS library's own helpers.
+"""A `tls-certificates` provider for tests and the rehearsal, on the TLS library's helpers.
 
 `Issuer` is a CA made with the library's provider-side helpers (`PrivateKey.generate`,
 `Certificate.generate_self_signed_ca`, `Certificate.generate`), which is what the

@@ -1,8 +1,14 @@
 """Declarative container management on the host's container engine."""
 
 from .detect import ENGINE_KINDS, detect_engine_kind, make_engine
-from .engine import ApplyReport, ContainerEngine, IOCounts
-from .errors import EngineError, EngineUnavailableError, ImagePullError, PullFailure
+from .engine import ApplyReport, ContainerEngine, ExecResult, IOCounts
+from .errors import (
+    EngineError,
+    EngineUnavailableError,
+    ExecTimeoutError,
+    ImagePullError,
+    PullFailure,
+)
 from .images import ImageInfo, RegistryCredentials, image_registry
 from .spec import ContainerSpec, Mount, RestartPolicy
 from .state import ContainerState, ContainerStatus
@@ -16,6 +22,8 @@ __all__ = [
     "ContainerStatus",
     "EngineError",
     "EngineUnavailableError",
+    "ExecResult",
+    "ExecTimeoutError",
     "IOCounts",
     "ImageInfo",
     "ImagePullError",

@@ -4,16 +4,28 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import select
+import signal
+import struct
+import time
 from pathlib import Path
 from typing import Any, Optional
 
 import docker
 import docker.errors
+import docker.utils.socket
 import requests
 from docker.types import Mount as DockerMount
 
-from .engine import ContainerEngine, OwnedContainer, ensure_host_dirs, ownership_labels
-from .errors import EngineError, EngineUnavailableError, ImagePullError, classify_pull_failure
+from .engine import ContainerEngine, ExecResult, OwnedContainer, ensure_host_dirs, ownership_labels
+from .errors import (
+    EngineError,
+    EngineUnavailableError,
+    ExecTimeoutError,
+    ImagePullError,
+    classify_pull_failure,
+)
 from .images import ImageInfo, RegistryCredentials, image_registry, split_reference
 from .spec import NAME_LABEL, PROJECT_LABEL, ContainerSpec, RestartPolicy, container_id
 from .state import ContainerState, ContainerStatus
@@ -165,6 +177,50 @@ class DockerEngine(ContainerEngine):
         output = self._call(container.logs, stdout=True, stderr=True, tail=lines)
         return output.decode(errors="replace")
 
+    def _exec(self, cid: str, argv: tuple[str, ...], timeout: float) -> ExecResult:
+        # The calls `exec_run` makes, made here: it has no timeout and keeps the exec's id,
+        # which killing a command that outlives its timeout needs.
+        try:
+            created = self._call(
+                self.client.api.exec_create,
+                cid, list(argv), stdout=True, stderr=True, stdin=False, tty=False,
+            )  # fmt: skip
+        except docker.errors.NotFound:
+            raise EngineError(f"container {cid} does not exist") from None
+        exec_id = created["Id"]
+        sock = self._call(self.client.api.exec_start, exec_id, socket=True)
+        try:
+            stream, finished = _read_until(sock, time.monotonic() + timeout)
+        finally:
+            sock.close()
+        output = _demultiplex(stream).decode(errors="replace")
+        if not finished:
+            self._kill_exec(exec_id)
+            raise ExecTimeoutError(cid, argv, timeout, output)
+        return ExecResult(self._exit_code(exec_id), output)
+
+    def _exit_code(self, exec_id: str) -> int:
+        # The stream ends when the process closes its output, a moment before the daemon
+        # records its exit.
+        deadline = time.monotonic() + 10
+        while True:
+            info = self._call(self.client.api.exec_inspect, exec_id)
+            if not info.get("Running") and info.get("ExitCode") is not None:
+                return int(info["ExitCode"])
+            if time.monotonic() > deadline:
+                raise EngineError(f"exec {exec_id[:12]} reported no exit code")
+            time.sleep(0.05)
+
+    def _kill_exec(self, exec_id: str) -> None:
+        """The Engine API cannot stop an exec; its process has a host PID, which root kills."""
+        info = self._call(self.client.api.exec_inspect, exec_id)
+        pid = int(info.get("Pid") or 0)
+        if info.get("Running") and pid > 0:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError) as error:
+                logger.warning("could not kill exec %s (pid %d): %s", exec_id[:12], pid, error)
+
     def _summaries(self, project: str) -> list[dict[str, Any]]:
         # One list request; sparse summaries carry labels and state, which is all we need.
         return self._call(
@@ -194,6 +250,35 @@ class DockerEngine(ContainerEngine):
             raise EngineError(f"Docker Engine refused: {_error_text(error)}") from None
         except (requests.ConnectionError, docker.errors.DockerException) as error:
             raise EngineUnavailableError(f"Docker Engine at {self.base_url}: {error}") from None
+
+
+def _read_until(sock: Any, deadline: float) -> tuple[bytes, bool]:
+    """Everything the exec's socket sends until it closes (True) or the deadline (False)."""
+    chunks: list[bytes] = []
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return b"".join(chunks), False
+        readable, _, _ = select.select([sock], [], [], remaining)
+        if not readable:
+            return b"".join(chunks), False
+        chunk = docker.utils.socket.read(sock, 65536)
+        if chunk is None:  # interrupted: try again
+            continue
+        if not chunk:
+            return b"".join(chunks), True
+        chunks.append(chunk)
+
+
+def _demultiplex(stream: bytes) -> bytes:
+    """stdout and stderr frames (8-byte header: stream, 0, 0, 0, big-endian size) in order."""
+    payload = bytearray()
+    offset = 0
+    while offset + 8 <= len(stream):
+        _, size = struct.unpack(">BxxxL", stream[offset : offset + 8])
+        payload += stream[offset + 8 : offset + 8 + size]
+        offset += 8 + size
+    return bytes(payload)
 
 
 def _stream_error(output: Any) -> str:

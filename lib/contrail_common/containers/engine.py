@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from .errors import EngineError, ImagePullError, PullFailure
 from .images import ImageInfo, RegistryCredentials, image_registry
@@ -38,6 +38,14 @@ class ApplyReport:
     @property
     def changed(self) -> bool:
         return bool(self.created or self.recreated or self.removed)
+
+
+class ExecResult(NamedTuple):
+    """What a command run in a container ended with: its exit code and its output (stdout and
+    stderr together, decoded leniently). The same shape as the docker SDK's `exec_run`."""
+
+    exit_code: int
+    output: str
 
 
 @dataclass
@@ -139,6 +147,26 @@ class ContainerEngine(abc.ABC):
             raise EngineError(f"project {project} has no container named {name}")
         return self._logs(container_id(project, name), max(1, lines))
 
+    def exec(
+        self, project: str, name: str, argv: Sequence[str], timeout: float = 60.0
+    ) -> ExecResult:
+        """Run `argv` in a running container of the project and wait for it.
+
+        The command runs as the container's own processes do (its user, environment and working
+        directory), with no shell and no stdin. A non-zero exit is a result, not an error.
+        Raises EngineError when the project has no such container or it is not running, and
+        ExecTimeoutError, after killing the command, when it runs longer than `timeout` seconds.
+        """
+        check_project(project)
+        command = tuple(argv)
+        if not command or not all(isinstance(arg, str) and "\0" not in arg for arg in command):
+            raise EngineError(f"exec in {name}: argv must be non-empty strings without NUL")
+        if timeout <= 0:
+            raise EngineError(f"exec in {name}: the timeout must be positive, not {timeout}")
+        if name not in self._list_owned(project):
+            raise EngineError(f"project {project} has no container named {name}")
+        return self._exec(container_id(project, name), command, timeout)
+
     def pull(
         self,
         image: str,
@@ -197,6 +225,10 @@ class ContainerEngine(abc.ABC):
     @abc.abstractmethod
     def _pull(self, image: str, credentials: Optional[RegistryCredentials], plain_http: bool):
         """Pull once; raise ImagePullError with the classified cause."""
+
+    def _exec(self, cid: str, argv: tuple[str, ...], timeout: float) -> ExecResult:
+        """Run argv in the container and wait; kill it and raise ExecTimeoutError on timeout."""
+        raise EngineError(f"the {self.kind} engine cannot run commands in containers")
 
 
 def ownership_labels(project: str, spec: ContainerSpec, spec_hash: str) -> dict[str, str]:

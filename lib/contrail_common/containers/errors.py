@@ -13,6 +13,21 @@ class EngineUnavailableError(EngineError):
     """No container engine answers on its socket."""
 
 
+class ExecTimeoutError(EngineError):
+    """A command run in a container outlived its timeout and was killed.
+
+    Whatever it did before is not undone: callers treat the command as issued with an unknown
+    outcome and look at the service's state before doing anything again.
+    """
+
+    def __init__(self, container: str, argv: tuple[str, ...], timeout: float, output: str) -> None:
+        self.container = container
+        self.argv = argv
+        self.timeout = timeout
+        self.output = output
+        super().__init__(f"{argv[0]} in {container} was still running after {timeout:g}s")
+
+
 class PullFailure(str, enum.Enum):
     """Why an image could not be pulled, as far as the registry's answer tells."""
 

@@ -1,17 +1,19 @@
 """An engine that keeps its containers in memory, for charm unit tests and model simulation.
 
 It runs the same `apply()` algorithm as the real engines (that lives in the base class) and
-models the parts a charm can observe: container states and exit codes, image labels, and pull
-failures by cause. The workload tests prove the real engines behave the way this one does.
+models the parts a charm can observe: container states and exit codes, image labels, pull
+failures by cause, and commands run in containers (recorded, and answered as a test scripts
+them). The workload tests prove the real engines behave the way this one does.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, Union
 
-from .engine import ContainerEngine, OwnedContainer, ownership_labels
+from .engine import ContainerEngine, ExecResult, OwnedContainer, ownership_labels
 from .errors import EngineError, ImagePullError, PullFailure
 from .images import ImageInfo, RegistryCredentials, image_registry
 from .spec import PROJECT_LABEL, ContainerSpec, container_id
@@ -25,6 +27,20 @@ class MemoryContainer:
     state: ContainerState = ContainerState.RUNNING
     exit_code: Optional[int] = None
     output: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ExecCall:
+    """One command the code under test asked the engine to run in a container."""
+
+    project: str
+    name: str
+    argv: tuple[str, ...]
+    timeout: float
+
+
+# An answer is what the command returns, or an error the engine raises (a timeout, say).
+ExecAnswer = Union[ExecResult, EngineError]
 
 
 @dataclass
@@ -44,6 +60,11 @@ class MemoryEngine(ContainerEngine):
         self.containers: dict[str, MemoryContainer] = {}
         self.images: dict[str, dict[str, str]] = {}
         self.registries: dict[str, MemoryRegistry] = {}
+        self.exec_calls: list[ExecCall] = []
+        self._exec_scripts: list[tuple[tuple[str, ...], list[ExecAnswer]]] = []
+        # A stand-in for a whole workload (a Cassandra ring, a RabbitMQ cluster) answers here
+        # the commands no script matches.
+        self.exec_handler: Optional[Callable[[ExecCall], ExecAnswer]] = None
 
     # -- helpers for tests -----------------------------------------------------------------
 
@@ -56,6 +77,13 @@ class MemoryEngine(ContainerEngine):
         container = self.containers[container_id(project, name)]
         container.state = ContainerState.RESTARTING if restarting else ContainerState.EXITED
         container.exit_code = exit_code
+
+    def script_exec(self, prefix: Sequence[str], *answers: ExecAnswer) -> None:
+        """Answer the commands whose argv starts with `prefix` with `answers` in turn; the last
+        one repeats. A later script for the same commands takes precedence."""
+        if not answers:
+            raise ValueError("script at least one answer")
+        self._exec_scripts.append((tuple(prefix), list(answers)))
 
     # -- engine primitives -----------------------------------------------------------------
 
@@ -107,6 +135,27 @@ class MemoryEngine(ContainerEngine):
 
     def _logs(self, cid: str, lines: int) -> str:
         return "".join(line + "\n" for line in self.containers[cid].output[-lines:])
+
+    def _exec(self, cid: str, argv: tuple[str, ...], timeout: float) -> ExecResult:
+        container = self.containers[cid]
+        if container.state != ContainerState.RUNNING:
+            raise EngineError(f"container {cid} is not running")
+        call = ExecCall(container.labels[PROJECT_LABEL], container.spec.name, argv, timeout)
+        self.exec_calls.append(call)
+        self.io.writes += 1  # a command may change the workload, as a write does
+        answer = self._answer(call)
+        if isinstance(answer, EngineError):
+            raise answer
+        return answer
+
+    def _answer(self, call: ExecCall) -> ExecAnswer:
+        for prefix, answers in reversed(self._exec_scripts):
+            if call.argv[: len(prefix)] == prefix:
+                return answers.pop(0) if len(answers) > 1 else answers[0]
+        if self.exec_handler is not None:
+            return self.exec_handler(call)
+        # What a container says of a command nobody scripted: not found, as a shell would.
+        return ExecResult(127, f"{call.argv[0]}: not scripted in this test\n")
 
     def _project(self, project: str) -> list[MemoryContainer]:
         return [c for c in self.containers.values() if c.labels.get(PROJECT_LABEL) == project]

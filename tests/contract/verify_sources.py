@@ -1,5 +1,5 @@
-"""Check that every source `contract.yaml` and `tls.yaml` cite exists and mentions what the
-rule is about.
+"""Check that every source `contract.yaml`, `tls.yaml` and `membership.yaml` cite exists and
+mentions what the rule is about.
 
 A maintainer tool beside derive_reads.py, run against git mirrors of the cited repositories:
 
@@ -21,6 +21,7 @@ import yaml
 IMAGES = Path(__file__).parents[2] / "lib" / "contrail_common" / "images"
 CONTRACT = IMAGES / "contract.yaml"
 TLS = IMAGES / "tls.yaml"
+MEMBERSHIP = IMAGES / "membership.yaml"
 
 
 def main(argv: list[str]) -> int:
@@ -39,30 +40,44 @@ def main(argv: list[str]) -> int:
     for variable, needles, sources in entries:
         for line, cited in sources.items():
             where, path = cited.split(":", 1)
-            repo, commit = data["sources"][line][where].split("@")
-            path, _, lines = path.partition(":")
-            git_dir = mirrors.get(repo)
-            if git_dir is None:
-                print(f"SKIP {repo} (no mirror given)")
-                continue
-            shown = subprocess.run(
-                ["git", "--git-dir", git_dir, "show", f"{commit}:{path}"],
-                capture_output=True, text=True,
-            )  # fmt: skip
-            if shown.returncode != 0:
-                print(f"MISSING {line} {repo}@{commit}:{path}")
-                failures += 1
-                continue
-            text = shown.stdout.splitlines()
-            if lines:
-                first, _, last = lines.partition("-")
-                text = text[int(first) - 1 : int(last or first)]
-            if not any(n in row for row in text for n in needles):
-                print(f"NOT FOUND {variable} in {line} {repo}@{commit}:{path}:{lines}")
-                failures += 1
-            else:
-                print(f"ok {variable} {line} {path}:{lines}")
+            source = f"{data['sources'][line][where]}:{path}"
+            failures += _check(mirrors, variable, needles, line, source)
+    membership = yaml.safe_load(MEMBERSHIP.read_text())
+    for fact in membership["facts"]:
+        for line, cited in fact["source"].items():
+            where, path = cited.split(":", 1)
+            source = f"{membership['sources'][line][where]}:{path}"
+            failures += _check(mirrors, fact["about"], {fact["needle"]}, line, source)
+    for fact in membership["upstream"]:
+        failures += _check(mirrors, fact["about"], {fact["needle"]}, "upstream", fact["source"])
     return 1 if failures else 0
+
+
+def _check(mirrors: dict[str, str], about: str, needles: set[str], line: str, cited: str) -> int:
+    """1 when `cited` (repo@commit:path[:lines]) is missing or holds none of `needles`."""
+    repo, _, rest = cited.partition("@")
+    commit, _, path = rest.partition(":")
+    path, _, lines = path.partition(":")
+    git_dir = mirrors.get(repo)
+    if git_dir is None:
+        print(f"SKIP {repo} (no mirror given)")
+        return 0
+    shown = subprocess.run(
+        ["git", "--git-dir", git_dir, "show", f"{commit}:{path}"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    if shown.returncode != 0:
+        print(f"MISSING {line} {repo}@{commit}:{path}")
+        return 1
+    text = shown.stdout.splitlines()
+    if lines:
+        first, _, last = lines.partition("-")
+        text = text[int(first) - 1 : int(last or first)]
+    if not any(n in row for row in text for n in needles):
+        print(f"NOT FOUND {about} in {line} {repo}@{commit}:{path}:{lines}")
+        return 1
+    print(f"ok {about} {line} {path}:{lines}")
+    return 0
 
 
 def _needles(variable: str) -> set[str]:

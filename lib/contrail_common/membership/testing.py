@@ -1,0 +1,130 @@
+"""A stand-in for the clustered services as a surviving node's own tools see them (tests only).
+
+It answers the commands `steps.py` runs (`nodetool status`, `removenode`, `removenode status`,
+`rabbitmqctl cluster_status`, `forget_cluster_node`) from a model of the Cassandra ring and the
+RabbitMQ cluster, in the output formats the parsers read, and records every command, so a test
+can check that each destructive one ran exactly once. Use it as a `Runner`, or as a
+`MemoryEngine.exec_handler` through `answer`.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ..containers import ExecResult, ExecTimeoutError
+from ..containers.memory_engine import ExecCall
+from .commands import rabbit_node
+
+_HEADER = (
+    "Datacenter: datacenter1\n"
+    "=======================\n"
+    "Status=Up/Down\n"
+    "|/ State=Normal/Leaving/Joining/Moving\n"
+    "--  Address     Load       Tokens       Owns (effective)  Host ID"
+    "                               Rack\n"
+)
+
+
+def host_id(address: str) -> str:
+    """A stable Cassandra host id per address."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"cassandra://{address}"))
+
+
+@dataclass
+class FakeCluster:
+    # address -> Cassandra state (UN, DN, UL, ...)
+    ring: dict[str, str] = field(default_factory=dict)
+    # RabbitMQ node name -> running
+    rabbit: dict[str, bool] = field(default_factory=dict)
+    # Every command asked, as (container, argv).
+    calls: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    # While set, removenode outlives any timeout and Cassandra keeps removing in the background.
+    slow_removenode: bool = False
+    removing: set[str] = field(default_factory=set)
+
+    # -- the services' life ------------------------------------------------------------------
+
+    def join(self, address: str, hostname: str) -> None:
+        self.ring[address] = "UN"
+        self.rabbit[rabbit_node(hostname)] = True
+
+    def lose(self, address: str, hostname: str) -> None:
+        """The machine is gone: both services see the member down and still a member."""
+        self.ring[address] = "DN"
+        self.rabbit[rabbit_node(hostname)] = False
+
+    def leave_cleanly(self, address: str, hostname: str) -> None:
+        """The member decommissioned itself and left the RabbitMQ cluster before going."""
+        self.ring.pop(address, None)
+        self.rabbit.pop(rabbit_node(hostname), None)
+
+    def finish_removals(self) -> None:
+        """Cassandra completes the removals it was running."""
+        for address in self.removing:
+            self.ring.pop(address, None)
+        self.removing.clear()
+
+    def issued(self, *verbs: str) -> list[tuple[str, ...]]:
+        """The commands whose argv holds every one of `verbs` (e.g. "removenode", an id)."""
+        return [argv for _, argv in self.calls if all(verb in argv for verb in verbs)]
+
+    # -- answering ------------------------------------------------------------------------------
+
+    def __call__(self, container: str, argv: Sequence[str], timeout: float) -> ExecResult:
+        command = tuple(argv)
+        self.calls.append((container, command))
+        if command[:2] == ("nodetool", "status"):
+            return ExecResult(0, self._status())
+        if command[:2] == ("nodetool", "removenode"):
+            return self._removenode(container, command, timeout)
+        if command[:2] == ("rabbitmqctl", "cluster_status"):
+            return ExecResult(0, self._cluster_status())
+        if command[:2] == ("rabbitmqctl", "forget_cluster_node"):
+            return self._forget(command[2])
+        return ExecResult(127, f"{command[0]}: command not found\n")
+
+    def answer(self, call: ExecCall) -> ExecResult:
+        return self(call.name, call.argv, call.timeout)
+
+    def _status(self) -> str:
+        rows = [
+            f"{state}  {address:<11} 1.1 MiB    256          33.3%             "
+            f"{host_id(address)}  rack1\n"
+            for address, state in sorted(self.ring.items())
+        ]
+        return _HEADER + "".join(rows)
+
+    def _removenode(self, container: str, command: tuple[str, ...], timeout: float) -> ExecResult:
+        target = command[-1]
+        if target == "status":
+            if self.removing:
+                return ExecResult(
+                    0, "RemovalStatus: Removing token (-1). Waiting for replication\n"
+                )
+            return ExecResult(0, "RemovalStatus: No removals in process.\n")
+        address = next((a for a in self.ring if host_id(a) == target), None)
+        if address is None:
+            return ExecResult(1, f"error: Host ID not found: {target}\n")
+        if self.ring[address].startswith("U"):
+            return ExecResult(1, f"error: Node /{address} is alive and owns this ID.\n")
+        if self.slow_removenode:
+            self.removing.add(address)
+            raise ExecTimeoutError(container, command, timeout, "")
+        del self.ring[address]
+        return ExecResult(0, "")
+
+    def _cluster_status(self) -> str:
+        nodes = sorted(self.rabbit)
+        running = [n for n in nodes if self.rabbit[n]]
+        return json.dumps({"disk_nodes": nodes, "ram_nodes": [], "running_nodes": running})
+
+    def _forget(self, node: str) -> ExecResult:
+        if node not in self.rabbit:
+            return ExecResult(69, f"Error: {{not_a_cluster_node,{node}}}\n")
+        if self.rabbit[node]:
+            return ExecResult(70, f"Error: {node} is running; stop it first\n")
+        del self.rabbit[node]
+        return ExecResult(0, f"Removing node {node} from the cluster\n")

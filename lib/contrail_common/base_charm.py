@@ -27,7 +27,7 @@ from .hostpaths import HostRoot
 from .monitoring import cos, nrpe
 from .monitoring.states import record_container_states, remove_container_states
 from .network import IPAddress, host_addresses, pick_address
-from .rendering import write_env_file
+from .rendering import EnvFileError, write_env_file
 from .runtime import ensure_runtime
 from .secrets import SecretProblem, registry_credentials
 from .services import Placement, Service, Workload, container_spec, workload
@@ -474,9 +474,7 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
                     engine.pull(
                         image, evaluation.credentials, plain_http=config.docker_registry_insecure
                     )
-                write_env_file(
-                    self.env_dir / f"{service.name}.env", {**config.proxy_env(), **service.env}
-                )
+                self._write_env_file(service, config)
                 specs.append(container_spec(service, image, placement))
             report = engine.apply(self.project, specs)
             self._remove_stale_env_files({s.name for s in services})
@@ -495,6 +493,19 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
             logger.error("deploy failed: %s", error)
             self._stored.deploy_error = str(error)
             return None
+
+    def _write_env_file(self, service: Service, config: ConfigT) -> None:
+        """The options and relation data are checked before this; a value that still would not
+        read back as written blocks the deploy instead of failing the hook."""
+        try:
+            write_env_file(
+                self.env_dir / f"{service.name}.env", {**config.proxy_env(), **service.env}
+            )
+        except EnvFileError as error:
+            raise EngineError(
+                f"{service.name}.env: {error}; fix the option, secret or relation data it "
+                "comes from"
+            ) from None
 
     def _remove_stale_env_files(self, wanted: set[str]) -> None:
         for path in self.env_dir.glob("*.env"):

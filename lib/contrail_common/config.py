@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal, TypeVar, Union
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -14,10 +13,13 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
+from .addresses import IPNetwork, parse_network
 from .images.releases import ReleaseLine, UnknownReleaseError, line_for_tag
+from .text import Text, check_strings
 
 ConfigT = TypeVar("ConfigT", bound="CharmConfig")
 
@@ -33,21 +35,21 @@ LogLevel = Literal[
     "SYS_DEBUG",
 ]
 
-IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
-
 
 def _parse_cidr_list(value: Any) -> tuple[IPNetwork, ...]:
     """`"10.0.0.0/24, 192.168.1.0/24"` (commas and/or spaces) -> networks; "" -> ()."""
     if isinstance(value, (tuple, list)):
-        return tuple(ipaddress.ip_network(str(item), strict=False) for item in value)
+        return tuple(parse_network(str(item)) for item in value)
     networks = []
     for item in re.split(r"[,\s]+", str(value or "").strip()):
         if not item:
             continue
         try:
-            networks.append(ipaddress.ip_network(item, strict=False))
+            networks.append(parse_network(item))
         except ValueError:
-            raise ValueError(f"{item!r} is not a CIDR such as 10.0.0.0/24") from None
+            raise ValueError(
+                f"{item!r} is not a CIDR such as 10.0.0.0/24 (no IPv6 scope id)"
+            ) from None
     return tuple(networks)
 
 
@@ -55,7 +57,7 @@ CidrList = Annotated[tuple[IPNetwork, ...], BeforeValidator(_parse_cidr_list)]
 
 
 def _check_secret_uri(value: str) -> str:
-    if value and not re.match(r"^secret:(//[0-9a-f-]+/)?[0-9a-z]{20}$", value):
+    if value and not re.fullmatch(r"secret:(//[0-9a-f-]+/)?[0-9a-z]{20}", value):
         raise ValueError(
             "must be a Juju secret URI such as secret:cs1v0pr3gb3jkh5c0avg "
             "(from `juju add-secret`)"
@@ -78,7 +80,8 @@ class CharmConfig(BaseModel):
     """Base for each charm's config model.
 
     Field `foo_bar` reads option `foo-bar` (declare `Field(alias="foo_bar")` for the options that
-    keep an underscore). Options the model does not declare are ignored.
+    keep an underscore). Options the model does not declare are ignored. No option, whatever
+    its type, may hold a line break or control character (`text.check_strings`).
     """
 
     model_config = ConfigDict(
@@ -87,6 +90,11 @@ class CharmConfig(BaseModel):
         frozen=True,
         extra="ignore",
     )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _one_line(cls, value: Any) -> Any:
+        return check_strings(value)
 
     @classmethod
     def load(cls: type[ConfigT], options: Mapping[str, Any]) -> ConfigT:
@@ -140,9 +148,25 @@ _REGISTRY = re.compile(
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 
 
+def _valid_registry(text: str) -> bool:
+    """The reference grammar, and Docker's reading of it: the first component is a registry
+    host only with a '.' or ':' in it or as `localhost`; otherwise it is a Docker Hub
+    organisation, lowercase like every path component."""
+    match = _REGISTRY.fullmatch(text)
+    if match is None:
+        return False
+    first = text.split("/", 1)[0]
+    port = first.partition(":")[2]
+    if port and int(port) > 65535:
+        return False
+    is_host = "." in first or ":" in first or first == "localhost"
+    return is_host or first == first.lower()
+
+
 def _check_registry(value: str) -> str:
     text = value.strip().rstrip("/")
-    if text and not _REGISTRY.fullmatch(text):
+    # " " or "/" names no registry: only an empty value means the release line's.
+    if value and not (text and _valid_registry(text)):
         raise ValueError(
             "must be empty (the release line's registry), a Docker Hub organisation such as "
             "opensdn, or a registry such as registry.example:5000/contrail"
@@ -152,7 +176,7 @@ def _check_registry(value: str) -> str:
 
 def _check_tag(value: str) -> str:
     text = value.strip()
-    if text and not _TAG.fullmatch(text):
+    if value and not _TAG.fullmatch(text):  # " " is no tag either
         raise ValueError(
             "must be an image tag such as R24.1-latest (letters, digits, '_', '.', '-')"
         )
@@ -164,38 +188,51 @@ ImageTag = Annotated[str, AfterValidator(_check_tag)]
 
 
 def _check_proxy(value: str) -> str:
-    if value and not re.match(r"^(https?|socks5h?)://[^\s]+$", value):
+    if value and not re.fullmatch(r"(https?|socks5h?)://[^\s]+", value):
         raise ValueError("must be a URL such as http://proxy.example:3128")
     return value
 
 
-def _check_no_newline(value: str) -> str:
-    if "\n" in value or "\0" in value:
-        raise ValueError("must be a single line")
-    return value
-
-
-ProxyUrl = Annotated[str, AfterValidator(_check_proxy)]
-SingleLine = Annotated[str, AfterValidator(_check_no_newline)]
+ProxyUrl = Annotated[Text, AfterValidator(_check_proxy)]
+# Free text for one env file line (kept under its old name).
+SingleLine = Text
 
 # Nagios names end up in file names and object definitions: letters, digits, `.`, `_`, `-`.
-_NAGIOS_NAME = re.compile(r"^[A-Za-z0-9._-]*$")
+_NAGIOS_NAME = re.compile(r"[A-Za-z0-9._-]*")
+
+
+def is_nagios_name(value: str) -> bool:
+    """Whether `value` may go into a Nagios object definition and a file name."""
+    return _NAGIOS_NAME.fullmatch(value) is not None
 
 
 def _check_nagios_name(value: str) -> str:
-    if not _NAGIOS_NAME.match(value):
+    if not is_nagios_name(value):
         raise ValueError("must be letters, digits, '.', '_' or '-' only")
     return value
 
 
 def _check_nagios_groups(value: str) -> str:
     groups = [group.strip() for group in value.split(",") if group.strip()]
-    if any(not _NAGIOS_NAME.match(group) for group in groups):
+    if any(not is_nagios_name(group) for group in groups):
         raise ValueError("must be a comma list of names of letters, digits, '.', '_' or '-'")
     return ",".join(groups)
 
 
 NagiosName = Annotated[str, AfterValidator(_check_nagios_name)]
+
+# A Kubernetes cluster as Contrail names it: contrail-kubernetes-master's cluster_name, which
+# the controller, the agents and the CNI nodes receive on their relations. Empty is unset.
+_CLUSTER_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+
+
+def check_cluster_name(value: str) -> str:
+    if value and not _CLUSTER_NAME.fullmatch(value):
+        raise ValueError("must be lowercase letters, digits and '-' (at most 63), such as k8s")
+    return value
+
+
+ClusterName = Annotated[str, AfterValidator(check_cluster_name)]
 NagiosGroups = Annotated[str, AfterValidator(_check_nagios_groups)]
 
 

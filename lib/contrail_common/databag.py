@@ -2,15 +2,19 @@
 
 Every interface schema in `interfaces/*/v*/schema.py` builds on `DatabagModel`: keys are the
 field names with hyphens, each value is JSON (ops' convention), and every field is optional so a
-partial or older databag still loads; what is *required* is decided by the reader.
+partial or older databag still loads; what is *required* is decided by the reader. No field,
+whatever its type, takes a string with a line break or control character
+(`text.check_strings`); address fields use `addresses`' types, which refuse IPv6 scope ids.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar, Optional, TypeVar, Union
+from typing import Any, ClassVar, Optional, TypeVar, Union
 
 import ops
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from .text import check_strings
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -25,6 +29,11 @@ class DatabagModel(BaseModel):
     # Interfaces of other charms (Charmed Kubernetes' `kubernetes-cni`, the `http` interface)
     # carry plain strings, not JSON: their schemas set this.
     raw_values: ClassVar[bool] = False
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _one_line(cls, value: Any) -> Any:
+        return check_strings(value)
 
 
 class MalformedDatabagError(Exception):

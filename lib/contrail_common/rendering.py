@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -11,13 +10,14 @@ from typing import Any, Union
 
 import jinja2
 
-_ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+from .envfile import EnvFileError, env_file_content
+from .text import unsafe_problem
 
 
 def template_environment(template_dir: Union[str, Path]) -> jinja2.Environment:
     """A jinja2 environment that fails on undefined variables instead of rendering blanks.
 
-    Env templates write values through the `env_value` filter, which refuses newlines.
+    Env templates write values through the `env_value` filter, which refuses line breaks.
     """
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(template_dir)),
@@ -30,10 +30,11 @@ def template_environment(template_dir: Union[str, Path]) -> jinja2.Environment:
 
 
 def env_value(value: Any) -> str:
-    """A value for one `KEY=VALUE` env line; a newline would smuggle in another variable."""
+    """A value for one `KEY=VALUE` env line; a line break would smuggle in another variable."""
     text = "" if value is None else str(value)
-    if "\n" in text or "\0" in text:
-        raise ValueError("an env file value holds a newline or NUL")
+    problem = unsafe_problem(text)
+    if problem:
+        raise EnvFileError(f"an env file value {problem}")
     return text
 
 
@@ -75,19 +76,9 @@ def render_file(
     return write_file(path, templates.get_template(template).render(**context), mode)
 
 
-def env_file_content(variables: Mapping[str, Any]) -> str:
-    """`KEY=VALUE` lines for an env file, refusing what would break its line format."""
-    lines = []
-    for key, value in variables.items():
-        if not _ENV_KEY.match(key):
-            raise ValueError(f"invalid environment variable name {key!r}")
-        try:
-            lines.append(f"{key}={env_value(value)}\n")
-        except ValueError:
-            raise ValueError(f"value of {key} holds a newline or NUL") from None
-    return "".join(lines)
-
-
 def write_env_file(path: Path, variables: Mapping[str, Any]) -> bool:
-    """Write an env file (0600) from a mapping; return whether it changed."""
+    """Write an env file (0600) from a mapping; return whether it changed.
+
+    EnvFileError, naming the variable, for a value the engines would not read back as is.
+    """
     return write_file(path, env_file_content(variables), 0o600)

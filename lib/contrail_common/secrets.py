@@ -5,6 +5,7 @@ from __future__ import annotations
 import ops
 
 from .containers import RegistryCredentials
+from .text import unsafe_problem
 
 
 class SecretProblem(Exception):
@@ -25,4 +26,11 @@ def registry_credentials(model: ops.Model, option: str, uri: str) -> RegistryCre
     username, password = content.get("username"), content.get("password")
     if not username or not password:
         raise SecretProblem(f"{option}: secret {uri} needs the keys username and password")
+    for key, value in (("username", username), ("password", password)):
+        problem = unsafe_problem(value)
+        if problem:  # the engines take one line; never say what the value is
+            raise SecretProblem(
+                f"{option}: the {key} in secret {uri} {problem}: set it without one "
+                "(juju update-secret)"
+            )
     return RegistryCredentials(username=username, password=password)

@@ -63,7 +63,7 @@ def test_hash_follows_env_file_content(tmp_path: Path):
         ({"name": "Config API"}, "String should match pattern"),
         ({"image": ""}, "at least 1 character"),
         ({"env": {"BAD-NAME": "x"}}, "invalid environment variable name"),
-        ({"env": {"A": "line\nB=injected"}}, "newline"),
+        ({"env": {"A": "line\nB=injected"}}, "line break"),
         ({"labels": {"contrail-charms.project": "x"}}, "reserved"),
         ({"cap_add": ("CAP_NET_ADMIN",)}, "NET_ADMIN"),
         ({"env_file": Path("relative.env")}, "absolute"),

@@ -11,8 +11,9 @@ from typing import Annotated, Literal, Optional
 
 from pydantic import AfterValidator, BeforeValidator, model_validator
 
+from contrail_common.addresses import parse_address, parse_network
 from contrail_common.base_charm import Cluster
-from contrail_common.config import SingleLine, WorkloadConfig
+from contrail_common.config import SingleLine, WorkloadConfig, check_cluster_name
 from contrail_common.containers import Mount
 from contrail_common.host import (
     coremask_to_cpus,
@@ -53,17 +54,19 @@ DPDK_FLAGS = (
 
 # -- option types ----------------------------------------------------------------------------
 
-_IFNAME = re.compile(r"^[^/:\s,]{1,15}$")  # the kernel's rule (dev_valid_name), commas aside
-_CLUSTER_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")  # as kubernetes-master's cluster_name
+_IFNAME = re.compile(r"[^/:\s,]{1,15}")  # the kernel's rule (dev_valid_name), commas aside
 
 
 def _check_cluster_name(value: str) -> str:
     text = value.strip()
-    if text and not _CLUSTER_NAME.match(text):
-        raise ValueError(
-            "must be the cluster_name set on contrail-kubernetes-master "
-            "(lowercase letters, digits and '-', at most 63)"
-        )
+    if text:
+        try:
+            check_cluster_name(text)
+        except ValueError:
+            raise ValueError(
+                "must be the cluster_name set on contrail-kubernetes-master "
+                "(lowercase letters, digits and '-', at most 63)"
+            ) from None
     return text
 
 
@@ -76,7 +79,7 @@ def _interfaces(value: object) -> tuple[str, ...]:
         return ()
     names = [name.strip() for name in text.split(",")]
     for name in names:
-        if name in ("", ".", "..") or not _IFNAME.match(name):
+        if name in ("", ".", "..") or not _IFNAME.fullmatch(name):
             raise ValueError(
                 f"{name!r} is not an interface name (1-15 characters, no '/', ':' or spaces)"
             )
@@ -160,9 +163,11 @@ def _check_ip(value: str) -> str:
     text = value.strip()
     if text:
         try:
-            ipaddress.ip_address(text)
+            parse_address(text)
         except ValueError:
-            raise ValueError("must be empty or an IP address such as 10.0.0.5") from None
+            raise ValueError(
+                "must be empty or an IP address such as 10.0.0.5 (no IPv6 scope id)"
+            ) from None
     return text
 
 
@@ -170,9 +175,11 @@ def _check_cidr(value: str) -> str:
     text = value.strip()
     if text:
         try:
-            ipaddress.ip_network(text, strict=False)
+            parse_network(text)
         except ValueError:
-            raise ValueError("must be empty or a CIDR such as 10.10.0.0/16") from None
+            raise ValueError(
+                "must be empty or a CIDR such as 10.10.0.0/16 (no IPv6 scope id)"
+            ) from None
         if "/" not in text:
             raise ValueError("must be a CIDR with a prefix length, such as 10.10.0.0/16")
     return text

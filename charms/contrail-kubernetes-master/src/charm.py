@@ -27,6 +27,7 @@ from contrail_common.base_charm import Cluster, ContrailCharm, Evaluation
 from contrail_common.cluster import PeerAppData
 from contrail_common.databag import MalformedDatabagError, read_databag, write_databag
 from contrail_common.services import Service
+from contrail_common.text import unsafe_problem
 from contrail_interfaces import contrail_controller_v0 as controller_schema
 from contrail_interfaces import contrail_kubernetes_config_v0 as config_schema
 from contrail_interfaces import kube_api_endpoint_v0 as endpoint_schema
@@ -113,11 +114,21 @@ class ContrailKubernetesMasterCharm(ContrailCharm[MasterConfig]):
                 )
             )
             return ""
-        if not content.get("password"):
+        password = content.get("password", "")
+        if not password:
             problems.append(
                 ops.BlockedStatus(f"nested_keystone_password: secret {uri} needs the key password")
             )
-        return content.get("password", "")
+        problem = unsafe_problem(password)
+        if problem:  # it goes into kube-manager's env file, one line
+            problems.append(
+                ops.BlockedStatus(
+                    f"nested_keystone_password: the password in secret {uri} {problem}: "
+                    "set it without one (juju update-secret)"
+                )
+            )
+            return ""
+        return password
 
     def _gather_controller(self, inputs: MasterInputs, problems: list[ops.StatusBase]) -> None:
         relation = self.require_relation(CONTROLLER, problems)

@@ -8,10 +8,17 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Annotated, Optional
 
-from pydantic import AfterValidator, Field, IPvAnyAddress, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
+from contrail_common.addresses import Address, check_host
 from contrail_common.base_charm import Cluster
-from contrail_common.config import CidrList, SecretUri, SingleLine, WorkloadConfig
+from contrail_common.config import (
+    CidrList,
+    ClusterName,
+    SecretUri,
+    SingleLine,
+    WorkloadConfig,
+)
 from contrail_common.services import Service, contrail_env, flag, join, node_init, space_join
 
 VERSION_IMAGE = "kubernetes-kube-manager"
@@ -71,6 +78,10 @@ def parse_keystone_url(value: str) -> KeystoneUrl:
             "must be a Keystone URL such as http://10.0.0.10:5000/v3 (http or https, a host, "
             "an optional port, and /v3 or /v2.0)"
         )
+    try:
+        check_host(parts.hostname)
+    except ValueError as error:
+        raise ValueError(f"the Keystone URL's host {error}") from None
     default_port = 443 if parts.scheme == "https" else 80
     host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
     return KeystoneUrl(parts.scheme, host, port or default_port, version)
@@ -82,6 +93,23 @@ def _check_keystone_url(value: str) -> str:
     return value
 
 
+def _check_optional_host(value: str) -> str:
+    return check_host(value) if value else value
+
+
+def _check_hosts(value: str) -> str:
+    """Addresses or host names, separated by commas and/or spaces."""
+    for item in value.replace(",", " ").split():
+        try:
+            check_host(item)
+        except ValueError:
+            raise ValueError(
+                "must be addresses or host names separated by commas, such as "
+                "192.168.0.10,192.168.0.11 (no IPv6 scope id)"
+            ) from None
+    return value
+
+
 ProjectName = Annotated[str, _fq_name(2, "default-domain:k8s")]
 NetworkName = Annotated[str, _fq_name(3, "default-domain:k8s:pod-network")]
 FipPoolName = Annotated[str, _fq_name(4, "default-domain:admin:public:fip-pool")]
@@ -90,9 +118,7 @@ FipPoolName = Annotated[str, _fq_name(4, "default-domain:admin:public:fip-pool")
 class MasterConfig(WorkloadConfig):
     """The options keep the names operators know from the previous charms (underscores)."""
 
-    cluster_name: str = Field(
-        default="k8s", alias="cluster_name", pattern=r"^[a-z0-9][a-z0-9-]{0,62}$"
-    )
+    cluster_name: ClusterName = Field(default="k8s", alias="cluster_name", min_length=1)
     pod_subnets: CidrList = Field(
         default="10.32.0.0/12", alias="pod_subnets", validate_default=True
     )
@@ -108,12 +134,16 @@ class MasterConfig(WorkloadConfig):
     public_fip_pool: FipPoolName = Field(default="", alias="public_fip_pool")
     cluster_project: ProjectName = Field(default="", alias="cluster_project")
     cluster_network: NetworkName = Field(default="", alias="cluster_network")
-    kubernetes_api_hostname: SingleLine = Field(default="", alias="kubernetes_api_hostname")
+    kubernetes_api_hostname: Annotated[SingleLine, AfterValidator(_check_optional_host)] = Field(
+        default="", alias="kubernetes_api_hostname"
+    )
     kubernetes_api_secure_port: int = Field(
         default=0, ge=0, le=65535, alias="kubernetes_api_secure_port"
     )
     nested_mode: bool = Field(default=False, alias="nested_mode")
-    nested_controller_nodes: SingleLine = Field(default="", alias="nested_controller_nodes")
+    nested_controller_nodes: Annotated[SingleLine, AfterValidator(_check_hosts)] = Field(
+        default="", alias="nested_controller_nodes"
+    )
     nested_keystone_url: Annotated[SingleLine, AfterValidator(_check_keystone_url)] = Field(
         default="", alias="nested_keystone_url"
     )
@@ -123,7 +153,7 @@ class MasterConfig(WorkloadConfig):
     # The name of Keystone's default domain (its id is `default`), as the images default it.
     nested_keystone_domain: SingleLine = Field(default="Default", alias="nested_keystone_domain")
     nested_keystone_region: SingleLine = Field(default="RegionOne", alias="nested_keystone_region")
-    nested_vip: Optional[IPvAnyAddress] = Field(default=None, alias="nested_vip")
+    nested_vip: Optional[Address] = Field(default=None, alias="nested_vip")
     nested_port: int = Field(default=9091, ge=1, le=65535, alias="nested_port")
 
     @model_validator(mode="before")

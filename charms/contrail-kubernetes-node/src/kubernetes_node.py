@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Union
 
+from contrail_common.addresses import parse_network
 from contrail_common.config import WorkloadConfig
 from contrail_common.containers import Mount
 from contrail_common.rendering import render_file, template_environment
@@ -146,11 +147,12 @@ def old_cni_confs_to_remove(conf_dir: Path) -> list[Path]:
 
 
 def parse_cidrs(text: str) -> list[IPNetwork]:
-    """`10.152.183.0/24` or a comma list (dual stack); ValueError for anything else."""
+    """`10.152.183.0/24` or a comma list (dual stack); ValueError for anything else, an IPv6
+    scope id included."""
     networks = []
     for item in re.split(r"[,\s]+", text.strip()):
         if item:
-            networks.append(ipaddress.ip_network(item, strict=False))
+            networks.append(parse_network(item))
     return networks
 
 

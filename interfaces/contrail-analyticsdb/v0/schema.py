@@ -6,15 +6,14 @@ from __future__ import annotations
 
 from typing import Literal, Optional
 
-from pydantic import IPvAnyAddress
-
+from contrail_common.addresses import Address
 from contrail_common.databag import DatabagModel
 
 
 class ProviderAppData(DatabagModel):
     """Written by the analyticsdb leader; empty until min-cluster-size units are known."""
 
-    analyticsdb_ips: list[IPvAnyAddress] = []
+    analyticsdb_ips: list[Address] = []
 
 
 class RequirerAppData(DatabagModel):
@@ -23,8 +22,8 @@ class RequirerAppData(DatabagModel):
     """
 
     unit_type: Optional[Literal["controller", "analytics"]] = None
-    controller_ips: list[IPvAnyAddress] = []
-    controller_data_ips: list[IPvAnyAddress] = []
+    controller_ips: list[Address] = []
+    controller_data_ips: list[Address] = []
     auth_mode: Optional[Literal["rbac", "cloud-admin", "no-auth"]] = None
     cloud_orchestrator: Optional[str] = None
-    analytics_ips: list[IPvAnyAddress] = []
+    analytics_ips: list[Address] = []

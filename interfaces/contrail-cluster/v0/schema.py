@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from pydantic import IPvAnyAddress
-
+from contrail_common.addresses import Address, AddressText
 from contrail_common.databag import DatabagModel
 
 
@@ -17,15 +16,15 @@ class Member(DatabagModel):
     """One unit of the cluster with the addresses it published."""
 
     unit: str
-    address: str
-    data_address: Optional[str] = None
+    address: AddressText
+    data_address: Optional[AddressText] = None
 
 
 class PeerUnitData(DatabagModel):
     """Written by every unit about itself, on every reconcile."""
 
-    address: Optional[IPvAnyAddress] = None
-    data_address: Optional[IPvAnyAddress] = None
+    address: Optional[Address] = None
+    data_address: Optional[Address] = None
 
 
 class PeerAppData(DatabagModel):
@@ -38,4 +37,4 @@ class PeerAppData(DatabagModel):
     webui_password_secret: Optional[str] = None
     kube_manager_token_secret: Optional[str] = None
     # contrail-kubernetes-master: the ClusterIP of default/kubernetes, to check service_subnets.
-    kubernetes_service_ip: Optional[str] = None
+    kubernetes_service_ip: Optional[AddressText] = None

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Optional
 
-from pydantic import IPvAnyAddress, IPvAnyNetwork
-
+from contrail_common.addresses import Address, Network
+from contrail_common.config import ClusterName
 from contrail_common.databag import DatabagModel
 
 
@@ -18,8 +18,8 @@ class ProviderAppData(DatabagModel):
     agent (never the underlay credentials).
     """
 
-    cluster_name: Optional[str] = None
-    pod_subnets: list[IPvAnyNetwork] = []
+    cluster_name: Optional[ClusterName] = None
+    pod_subnets: list[Network] = []
     nested_mode: bool = False
-    nested_vip: Optional[IPvAnyAddress] = None
+    nested_vip: Optional[Address] = None
     nested_port: Optional[int] = None

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Optional
 
+from contrail_common.addresses import Host, Port
 from contrail_common.databag import DatabagModel
 
 
 class ProviderUnitData(DatabagModel):
     raw_values = True
 
-    hostname: Optional[str] = None
-    port: Optional[int] = None
+    hostname: Optional[Host] = None
+    port: Optional[Port] = None

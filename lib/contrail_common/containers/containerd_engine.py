@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Optional
 
+from ..envfile import env_file_content
 from ..rendering import write_file
 from .engine import (
     ApplyReport,
@@ -343,7 +344,7 @@ class ContainerdEngine(ContainerEngine):
             return spec.env_file
         self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         path = self.state_dir / f"{cid}.env"
-        content = "".join(f"{key}={value}\n" for key, value in spec.resolved_env().items())
+        content = env_file_content(spec.resolved_env())
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w") as handle:
             handle.write(content)

@@ -11,6 +11,8 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..envfile import check_env_entry, read_env_file
+
 # Labels the engines put on every container they create. Ownership is decided by these alone.
 PROJECT_LABEL = "contrail-charms.project"
 NAME_LABEL = "contrail-charms.name"
@@ -20,7 +22,7 @@ RESERVED_LABEL_PREFIX = "contrail-charms."
 
 # Docker and containerd both accept these as container names / IDs.
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
-_ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+_NAME = re.compile(NAME_PATTERN.removeprefix("^").removesuffix("$"))
 
 
 class RestartPolicy(str, enum.Enum):
@@ -48,7 +50,7 @@ class Mount(BaseModel):
             raise ValueError(f"mount target {self.target!r} must be an absolute path")
         if self.kind == "bind" and not self.source.startswith("/"):
             raise ValueError(f"bind mount source {self.source!r} must be an absolute path")
-        if self.kind == "volume" and not re.match(NAME_PATTERN, self.source):
+        if self.kind == "volume" and not _NAME.fullmatch(self.source):
             raise ValueError(f"volume name {self.source!r} must match {NAME_PATTERN}")
         return self
 
@@ -82,10 +84,7 @@ class ContainerSpec(BaseModel):
     @classmethod
     def _check_env(cls, env: dict[str, str]) -> dict[str, str]:
         for key, value in env.items():
-            if not _ENV_KEY.match(key):
-                raise ValueError(f"invalid environment variable name {key!r}")
-            if "\n" in value or "\0" in value:
-                raise ValueError(f"environment variable {key} holds a newline or NUL")
+            check_env_entry(key, value)
         return env
 
     @field_validator("labels")
@@ -100,7 +99,7 @@ class ContainerSpec(BaseModel):
     @classmethod
     def _check_caps(cls, caps: tuple[str, ...]) -> tuple[str, ...]:
         for cap in caps:
-            if not re.match(r"^[A-Z_]+$", cap) or cap.startswith("CAP_"):
+            if not re.fullmatch(r"[A-Z_]+", cap) or cap.startswith("CAP_"):
                 raise ValueError(f"capability {cap!r} must be written like NET_ADMIN")
         return caps
 
@@ -132,21 +131,5 @@ def container_id(project: str, name: str) -> str:
 
 
 def check_project(project: str) -> None:
-    if not re.match(NAME_PATTERN, project):
+    if not _NAME.fullmatch(project):
         raise ValueError(f"project name {project!r} must match {NAME_PATTERN}")
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    """Parse an env file the way `docker run --env-file` and `ctr run --env-file` do.
-
-    One `KEY=VALUE` per line, taken literally (no quotes, no expansion); blank lines and lines
-    starting with `#` are skipped.
-    """
-    env: dict[str, str] = {}
-    for line in path.read_text().splitlines():
-        stripped = line.lstrip()
-        if not stripped or stripped.startswith("#") or "=" not in stripped:
-            continue
-        key, value = stripped.split("=", 1)
-        env[key] = value
-    return env

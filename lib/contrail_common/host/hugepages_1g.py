@@ -29,13 +29,13 @@ from .hugepages import (
 _ROOT = HostRoot()
 # 60: after the cloud images' 50-cloudimg-settings.cfg, which sets the variable outright.
 GRUB_DROP_IN = "/etc/default/grub.d/60-contrail-hugepages.cfg"
-_SIZE = re.compile(r"^([0-9]+)([KMGT]?)$", re.IGNORECASE)
+_SIZE = re.compile(r"([0-9]+)([KMGT]?)", re.IGNORECASE)
 _UNITS_KB = {"": 1 / 1024, "K": 1, "M": 1024, "G": 1024**2, "T": 1024**3}
 
 
 def _size_kb(text: str) -> int | None:
     """A kernel `memparse` size (`1G`, `2M`, `2048K`) in kB."""
-    match = _SIZE.match(text)
+    match = _SIZE.fullmatch(text)
     if not match:
         return None
     return int(int(match.group(1)) * _UNITS_KB[match.group(2).upper()])

@@ -19,17 +19,17 @@ from .commands import Runner, run
 from .errors import HostError, ModuleLoadError, ModuleMemoryError, ModuleNotBuiltError
 
 _ROOT = HostRoot()
-_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # `key=value` (values may be comma lists for array parameters) or a bare boolean flag. Nothing
 # that could end the modprobe.d line or smuggle in another directive.
-_OPTION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(=[A-Za-z0-9_.,:+-]+)?$")
+_OPTION = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(=[A-Za-z0-9_.,:+-]+)?")
 _MODULE_SUFFIXES = (".ko", ".ko.xz", ".ko.zst", ".ko.gz")  # noble compresses modules
 _MANAGED = "# Managed by the contrail charms; changes are overwritten.\n"
 
 
 def _canonical(name: str) -> str:
     """modprobe treats `-` and `_` alike; /proc/modules and /sys/module use `_`."""
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise ValueError(f"invalid kernel module name {name!r}")
     return name.replace("-", "_")
 
@@ -41,7 +41,7 @@ def module_options(options: str | Sequence[str]) -> list[str]:
     """
     items = options.split() if isinstance(options, str) else list(options)
     for item in items:
-        if not _OPTION.match(item):
+        if not _OPTION.fullmatch(item):
             raise ValueError(f"invalid kernel module option {item!r} (expected key=value)")
     return items
 

@@ -32,6 +32,7 @@ from typing import Optional
 import ops
 import yaml
 
+from ..config import is_nagios_name
 from ..hostpaths import HostRoot
 from ..rendering import write_file
 from .states import make_dirs, state_file
@@ -48,8 +49,8 @@ CHECK_HTTP = "/usr/lib/nagios/plugins/check_http"
 NRPE_SERVICE = "nagios-nrpe-server"
 
 # charmhelpers allows `[A-Za-z0-9-_.@]+`; these names also become file names.
-_SHORTNAME = re.compile(r"^[A-Za-z0-9_-]+$")
-_HOSTNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_SHORTNAME = re.compile(r"[A-Za-z0-9_-]+")
+_HOSTNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class Check:
     argv: tuple[str, ...]
 
     def __post_init__(self) -> None:
-        if not _SHORTNAME.match(self.shortname):
+        if not _SHORTNAME.fullmatch(self.shortname):
             raise ValueError(f"check name {self.shortname!r} must match {_SHORTNAME.pattern}")
         if not self.argv:
             raise ValueError(f"check {self.shortname} has no command")
@@ -110,16 +111,25 @@ def nagios_host(
 ) -> NagiosHost:
     """charmhelpers' rules: the host name the nrpe unit sent (`nagios_hostname`), else
     `<context>-<unit with / as ->`; descriptions name `<nagios_host_context>:<unit>`; the
-    service groups default to the context."""
+    service groups default to the context.
+
+    Both remote values end up in file names and Nagios object definitions: one that is not a
+    Nagios name (as `nagios_context` must be) is ignored, with a warning."""
     hostname = host_context = ""
     for data in remote:
         sent = data.get("nagios_hostname", "")
         if not sent:
             continue
-        if _HOSTNAME.match(sent):
-            hostname, host_context = sent, data.get("nagios_host_context", "")
-            break
-        logger.warning("ignoring invalid nagios_hostname %r from the nrpe unit", sent)
+        if not _HOSTNAME.fullmatch(sent):
+            logger.warning("ignoring invalid nagios_hostname %r from the nrpe unit", sent)
+            continue
+        hostname, host_context = sent, data.get("nagios_host_context", "")
+        if not is_nagios_name(host_context):
+            logger.warning(
+                "ignoring invalid nagios_host_context %r from the nrpe unit", host_context
+            )
+            host_context = ""
+        break
     if not hostname:
         unit = unit_name.replace("/", "-")
         hostname = f"{context}-{unit}" if context else unit

@@ -1,0 +1,78 @@
+"""Hostile values in every option and every databag field analyticsdb reads (hypothesis)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from analyticsdb import AnalyticsdbConfig
+from conftest import PEER, TAG, analytics, controller, encode, member
+from hypothesis import given
+from ops import testing
+
+from contrail_common.testing_hostile import (
+    CHARM_SETTINGS,
+    NRPE,
+    Databag,
+    charm_options,
+    check_databag_run,
+    check_files,
+    check_option_run,
+    databag_changes,
+    delivered_by_juju,
+    install_nrpe,
+    nrpe_relation,
+    option_changes,
+    with_field,
+)
+from contrail_interfaces import contrail_analyticsdb_v0 as analyticsdb_schema
+from contrail_interfaces import contrail_cluster_v0 as cluster_schema
+
+OPTIONS = charm_options(Path(__file__).parents[2])
+CONFIG = {"image-tag": TAG}
+# Both requirers write the same schema on one endpoint: the controller's is drawn from (the
+# first relation on the endpoint), the analytics one stays valid.
+DATABAGS = [
+    Databag("contrail-analyticsdb", "app", analyticsdb_schema.RequirerAppData),
+    Databag(PEER, "peer-app", cluster_schema.PeerAppData, blocks=False),
+    Databag(PEER, "peer-unit", cluster_schema.PeerUnitData, blocks=False),
+    NRPE,
+]
+
+
+def hostile_state(config=CONFIG) -> testing.State:
+    """A ready leader of two units, with every relation it reads and nrpe."""
+    peer = testing.PeerRelation(
+        PEER,
+        local_app_data=encode(members=[member(0, "192.0.2.0"), member(1, "10.0.0.32")]),
+        peers_data={1: encode(address="10.0.0.32", data_address="10.0.0.32")},
+    )
+    relations = [
+        peer,
+        controller(),
+        analytics(),
+        nrpe_relation(nagios_hostname="juju-contrail-analyticsdb-0", nagios_host_context="juju"),
+    ]
+    return testing.State(leader=True, config=dict(config), relations=relations)
+
+
+@CHARM_SETTINGS
+@given(change=option_changes(OPTIONS, CONFIG))
+def test_any_option_value(ctx, host, change):
+    option, value = change
+    install_nrpe(host)
+    config = {**CONFIG, option: value}
+    with delivered_by_juju(OPTIONS[option]):
+        out = ctx.run(ctx.on.config_changed(), hostile_state(config))
+    check_option_run(AnalyticsdbConfig, config, option, out)
+    check_files(host)
+
+
+@CHARM_SETTINGS
+@given(change=databag_changes(hostile_state(), DATABAGS))
+def test_any_databag_value(ctx, host, change):
+    bag, key, value = change
+    install_nrpe(host)
+    state = with_field(hostile_state(), bag, key, value)
+    out = ctx.run(ctx.on.config_changed(), state)
+    check_databag_run(state, bag, key, out)
+    check_files(host)

@@ -26,6 +26,9 @@ from typing import Any, Optional
 
 import yaml
 from front_end import RehearsalError, channels_of, charms_of, check_document, load_bundle
+from issuer import CHARM as ISSUER_CHARM
+from issuer import ENDPOINT as CERTIFICATES
+from issuer import SelfSignedIssuer
 from machines import KUBECONFIG, Machine, kubeconfig_hash
 from ops import testing
 
@@ -115,6 +118,7 @@ class Model:
         self.peer_ids: dict[str, int] = {}
         self.secrets: dict[str, dict[str, testing.Secret]] = collections.defaultdict(dict)
         self.established: set[int] = set()
+        self.issuers: dict[str, SelfSignedIssuer] = {}
         self.queue: collections.deque = collections.deque()
         self.hooks = 0
         self._load_apps(config or {})
@@ -143,6 +147,8 @@ class Model:
                 bool(meta.get("subordinate")) if charm else bool(stand_in and stand_in.subordinate)
             )
             self.apps[name] = Application(name, charm, meta, options, subordinate)
+            if charm_path == ISSUER_CHARM:
+                self.issuers[name] = SelfSignedIssuer(str(options.get("ca-common-name", name)))
 
     def _place_units(self) -> None:
         for number, name in enumerate(self.document.get("machines") or {}):
@@ -289,8 +295,22 @@ class Model:
         if self.hooks > MAX_HOOKS:
             raise RuntimeError(f"the model did not settle within {MAX_HOOKS} hooks")
         self._absorb(unit, out)
+        self._issue_certificates()
         self._notify(before)
         return out
+
+    def _issue_certificates(self) -> None:
+        """Each issuer stand-in answers the CSRs on its established relations."""
+        for relation in self.relations:
+            if relation.id not in self.established:
+                continue
+            for mine, other in (relation.sides, relation.sides[::-1]):
+                issuer = self.issuers.get(mine.app)
+                if issuer is None or mine.endpoint != CERTIFICATES:
+                    continue
+                units = self.apps[other.app].units
+                bags = [self.unit_bags.get((relation.id, u.name), {}) for u in units]
+                self.app_bags[(relation.id, mine.app)] = issuer.answer(bags)
 
     def state_of(self, unit: Unit) -> testing.State:
         app = self.apps[unit.app]

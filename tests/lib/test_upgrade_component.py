@@ -12,7 +12,7 @@ import pytest
 from ops import testing
 
 from contrail_common.testing import JUJU_UNIT_KEYS, encode
-from contrail_common.upgrade import plan as upgrade_plan
+from contrail_common.upgrade import actions as upgrade_actions
 from contrail_common.upgrade.component import StagedUpgrade, UpgradeEvaluation
 from contrail_common.upgrade.fields import SessionCounts
 from contrail_common.upgrade.stages import CONTROLLER
@@ -63,13 +63,13 @@ class UpgradeProbeCharm(ops.CharmBase):
     def _on_upgrade(self, event: ops.ActionEvent) -> None:
         try:
             event.set_results({"result": self.upgrade.begin(self._target(), self._members())})
-        except upgrade_plan.Refused as refused:
+        except upgrade_actions.Refused as refused:
             event.fail(str(refused))
 
     def _on_cancel(self, event: ops.ActionEvent) -> None:
         try:
             event.set_results({"result": self.upgrade.cancel(self._target(), self._members())})
-        except upgrade_plan.Refused as refused:
+        except upgrade_actions.Refused as refused:
             event.fail(str(refused))
 
 

@@ -9,7 +9,11 @@ import ops
 import pytest
 from upgrade_cluster import Deployment, healthy_sessions, roundtrip
 
+from contrail_common.upgrade import actions as upgrade_actions
+from contrail_common.upgrade import health
 from contrail_common.upgrade import plan as upgrade_plan
+from contrail_common.upgrade import status as upgrade_status
+from contrail_common.upgrade import view as upgrade_view
 from contrail_common.upgrade.fields import (
     ControlPlaneVersionFields,
     MemberHealth,
@@ -78,7 +82,7 @@ def test_a_new_tag_pulls_everywhere_and_moves_nothing_until_the_action():
     )  # fmt: skip
     assert plan.upgrade_stages == [0, 1, 2, 3, 4]
     assert upgrade_plan.pull_tag(plan) == NEW
-    status, notes = upgrade_plan.unit_status(CONTROLLER, plan, UNITS[1])
+    status, notes = upgrade_status.unit_status(CONTROLLER, plan, UNITS[1])
     assert status is None and notes == [f"upgrade to {NEW} pending"]
     deployment.settle()
     assert deployment.plan.upgrade_stage == 0
@@ -108,12 +112,14 @@ def test_the_action_is_refused_until_every_unit_holds_the_images():
     deployment.target = NEW
     deployment.lead()
     deployment.pull(UNITS[0])
-    with pytest.raises(upgrade_plan.Refused, match="not on contrail-controller/1, contrail"):
+    with pytest.raises(upgrade_actions.Refused, match="not on contrail-controller/1, contrail"):
         deployment.begin()
 
 
 def test_nothing_to_upgrade_is_refused():
-    with pytest.raises(upgrade_plan.Refused, match=f"nothing to upgrade: every unit runs {OLD}"):
+    with pytest.raises(
+        upgrade_actions.Refused, match=f"nothing to upgrade: every unit runs {OLD}"
+    ):
         _deployment().begin()
 
 
@@ -166,13 +172,13 @@ def test_control_moves_one_unit_at_a_time_and_waits_for_its_sessions():
     deployment.round()  # ... and the lock passes on
     assert deployment.plan.upgrade_holder == UNITS[1]
     assert deployment.plan.upgrade_done == [UNITS[0]]
-    assert upgrade_plan.unit_status(CONTROLLER, deployment.plan, UNITS[2])[0] == (
+    assert upgrade_status.unit_status(CONTROLLER, deployment.plan, UNITS[2])[0] == (
         ops.MaintenanceStatus(f"upgrade {OLD}→{NEW}, stage 3/4 (waiting for its turn)")
     )
-    assert upgrade_plan.unit_status(CONTROLLER, deployment.plan, UNITS[1])[0] == (
+    assert upgrade_status.unit_status(CONTROLLER, deployment.plan, UNITS[1])[0] == (
         ops.MaintenanceStatus(f"upgrade {OLD}→{NEW}, stage 3/4 (holds the lock)")
     )
-    assert upgrade_plan.unit_status(CONTROLLER, deployment.plan, UNITS[0])[0] == (
+    assert upgrade_status.unit_status(CONTROLLER, deployment.plan, UNITS[0])[0] == (
         ops.MaintenanceStatus(f"upgrade {OLD}→{NEW}, stage 3/4 (done)")
     )
 
@@ -216,7 +222,7 @@ def test_a_new_leader_takes_the_plan_up_where_it_was():
     again = upgrade_plan.lead(deployment.view())
     assert (
         upgrade_plan.lead(
-            upgrade_plan.LeaderView(
+            upgrade_view.LeaderView(
                 **{**deployment.view().__dict__, "plan": roundtrip(again.plan)}
             )
         ).plan
@@ -253,7 +259,7 @@ def test_a_unit_that_does_not_acknowledge_holds_the_stage_and_is_named():
     assert status == ops.MaintenanceStatus(
         f"upgrade {OLD}→{NEW}, stage 1/4 (config-stop): waiting for {UNITS[2]}"
     )
-    deployment.now += upgrade_plan.STALL_AFTER
+    deployment.now += upgrade_status.STALL_AFTER
     status = deployment.lead().status
     assert isinstance(status, ops.BlockedStatus)
     assert re.search(rf"no progress for \d+ min: see {UNITS[2]} in juju status", status.message)
@@ -291,7 +297,7 @@ def test_an_acknowledgement_of_an_earlier_plan_does_not_count():
     stale = deployment.units[UNITS[0]].model_copy(
         update={"upgrade_serial": plan.upgrade_serial - 1, "upgrade_acked_stage": 4}
     )
-    assert not upgrade_plan.acknowledged(stale, plan)
+    assert not upgrade_view.acknowledged(stale, plan)
 
 
 # -- cancel and rollback -----------------------------------------------------------------------
@@ -317,7 +323,7 @@ def test_cancel_halts_at_the_end_of_the_stage_and_upgrade_resumes():
         f"upgrade {OLD}→{NEW} halted before stage 4/4 (config-database): `juju run "
         f"contrail-controller/leader upgrade` resumes it, image-tag={OLD} rolls back"
     )
-    assert upgrade_plan.unit_status(CONTROLLER, plan, UNITS[0]) == (
+    assert upgrade_status.unit_status(CONTROLLER, plan, UNITS[0]) == (
         None,
         [f"upgrade {OLD}→{NEW} halted before stage 4/4 (config-database)"],
     )
@@ -345,7 +351,7 @@ def test_cancel_before_anything_moved_halts_at_once():
     deployment.settle()
     assert deployment.plan.upgrade_state == "halted"
     assert all(tags == dict.fromkeys(GROUPS, OLD) for tags in deployment.running.values())
-    with pytest.raises(upgrade_plan.Refused, match="no upgrade is running"):
+    with pytest.raises(upgrade_actions.Refused, match="no upgrade is running"):
         deployment.cancel()
 
 
@@ -449,7 +455,7 @@ def test_followers_wait_for_the_controller_to_run_the_tag(rollout):
     assert deployment.last_step.status == ops.WaitingStatus(
         f"upgrade to {NEW} pending: waiting for contrail-controller to run it"
     )
-    with pytest.raises(upgrade_plan.Refused, match="follows the controller"):
+    with pytest.raises(upgrade_actions.Refused, match="follows the controller"):
         deployment.begin()
     deployment.controller = ControlPlaneVersionFields(controller_version=NEW)
     deployment.settle()
@@ -490,10 +496,10 @@ def test_unit_tags_follow_the_stage_in_progress():
 
 
 def test_membership_is_reported_by_the_unit_not_guessed():
-    assert upgrade_plan.health.membership_back(None) == (
+    assert health.membership_back(None) == (
         False, "it has not reported its membership yet",
     )  # fmt: skip
-    assert upgrade_plan.health.membership_back(MemberHealth(ok=True)) == (True, "")
+    assert health.membership_back(MemberHealth(ok=True)) == (True, "")
 
 
 def test_a_one_at_a_time_stage_grants_its_lock_in_the_step_that_begins_it():
@@ -513,7 +519,7 @@ def test_a_one_at_a_time_stage_grants_its_lock_in_the_step_that_begins_it():
 def test_the_action_waits_for_the_leader_to_plan_a_changed_tag():
     deployment = _prepared(_deployment())
     deployment.target = OTHER
-    with pytest.raises(upgrade_plan.Refused, match=f"image-tag is now {OTHER}, not {NEW}"):
+    with pytest.raises(upgrade_actions.Refused, match=f"image-tag is now {OTHER}, not {NEW}"):
         deployment.begin()
 
 

@@ -15,7 +15,9 @@ from typing import Optional, TypeVar
 
 from pydantic import BaseModel
 
+from contrail_common.upgrade import actions as upgrade_actions
 from contrail_common.upgrade import plan as upgrade_plan
+from contrail_common.upgrade import view as upgrade_view
 from contrail_common.upgrade.fields import (
     ControlPlaneVersionFields,
     MemberHealth,
@@ -102,8 +104,8 @@ class Deployment:
 
     # -- the leader ----------------------------------------------------------------------
 
-    def view(self) -> upgrade_plan.LeaderView:
-        return upgrade_plan.LeaderView(
+    def view(self) -> upgrade_view.LeaderView:
+        return upgrade_view.LeaderView(
             rollout=self.rollout,
             plan=roundtrip(self.plan),
             target=self.target,
@@ -131,11 +133,11 @@ class Deployment:
         return self.last_step.status.message
 
     def begin(self) -> str:
-        self.plan, message = upgrade_plan.begin(self.view())
+        self.plan, message = upgrade_actions.begin(self.view())
         return message
 
     def cancel(self) -> str:
-        self.plan, message = upgrade_plan.cancel(self.view())
+        self.plan, message = upgrade_actions.cancel(self.view())
         return message
 
     # -- rounds --------------------------------------------------------------------------

@@ -6,8 +6,10 @@ Pure parts, each tested without ops:
   `images/upgrade.yaml` (each fact with `repo@commit:path`).
 - `stages`: each charm's rollout (stages in order, the container groups each one moves).
 - `plan`: the state machine. `lead()` is the leader's step from the relations' contents;
-  `unit_tags()` is the tag each container group runs on a unit now; `begin()` and `cancel()`
-  are the `upgrade` and `cancel-upgrade` actions; `unit_status()` / `app_status()` the texts.
+  `unit_tags()` is the tag each container group runs on a unit now.
+- `view`: what the leader reads before its step, and its judgments of the units' reports.
+- `status`: the unit's and the leader's status texts (`upgrade <from>→<to>, stage <n>/<m>`).
+- `actions`: `begin()` and `cancel()`, the `upgrade` and `cancel-upgrade` actions.
 - `health`: when a one-at-a-time stage passes its lock on (BGP/XMPP back, membership back).
 - `nodetool`, `zookeeper`, `rabbitmq`: the database readings, parsed and judged.
 - `precheck`: the `pre-upgrade-check` report.

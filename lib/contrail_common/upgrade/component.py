@@ -25,7 +25,10 @@ from typing import Optional
 import ops
 
 from ..databag import MalformedDatabagError, read_databag, write_databag
+from . import actions as upgrade_actions
 from . import plan as upgrade_plan
+from . import status as upgrade_status
+from . import view as upgrade_view
 from .fields import (
     ControlPlaneVersionFields,
     MemberHealth,
@@ -99,7 +102,7 @@ class StagedUpgrade(ops.Object):
     def evaluate(self, target: str) -> UpgradeEvaluation:
         plan = self.plan()
         unit = self.model.unit.name
-        status, notes = upgrade_plan.unit_status(self.rollout, plan, unit)
+        status, notes = upgrade_status.unit_status(self.rollout, plan, unit)
         return UpgradeEvaluation(
             rollout=self.rollout,
             plan=plan,
@@ -116,8 +119,8 @@ class StagedUpgrade(ops.Object):
         members: Sequence[str],
         auto: bool = False,
         controller: Optional[ControlPlaneVersionFields] = None,
-    ) -> upgrade_plan.LeaderView:
-        return upgrade_plan.LeaderView(
+    ) -> upgrade_view.LeaderView:
+        return upgrade_view.LeaderView(
             rollout=self.rollout,
             plan=self.plan(),
             target=target,
@@ -178,14 +181,14 @@ class StagedUpgrade(ops.Object):
     def begin(self, target: str, members: Sequence[str]) -> str:
         """The `upgrade` action (leader); raises `plan.Refused` with what to do."""
         view = self.view(target, members)
-        new, message = upgrade_plan.begin(view)
+        new, message = upgrade_actions.begin(view)
         self._write_plan(view.plan, new)
         return message
 
     def cancel(self, target: str, members: Sequence[str]) -> str:
         """The `cancel-upgrade` action (leader); raises `plan.Refused` with what to do."""
         view = self.view(target, members)
-        new, message = upgrade_plan.cancel(view)
+        new, message = upgrade_actions.cancel(view)
         self._write_plan(view.plan, new)
         return message
 

@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 from ops import testing
 
+from . import envfile
 from .containers.memory_engine import MemoryEngine
 from .hostpaths import HostRoot
 
@@ -79,8 +80,8 @@ def mark_installed(host: HostRoot, names: Iterable[str]) -> None:
 
 
 def read_env_file(host: HostRoot, project: str, container: str) -> dict[str, str]:
-    path = host.path(f"/etc/contrail/{project}/{container}.env")
-    return dict(line.split("=", 1) for line in path.read_text().splitlines())
+    # As the engines read it, so a test sees what the container would get.
+    return envfile.read_env_file(host.path(f"/etc/contrail/{project}/{container}.env"))
 
 
 def charm_fixtures(

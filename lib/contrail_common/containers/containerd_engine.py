@@ -15,6 +15,7 @@ import pty
 import re
 import subprocess
 import time
+import uuid
 from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,11 +26,18 @@ from ..rendering import write_file
 from .engine import (
     ApplyReport,
     ContainerEngine,
+    ExecResult,
     OwnedContainer,
     ensure_host_dirs,
     ownership_labels,
 )
-from .errors import EngineError, EngineUnavailableError, ImagePullError, classify_pull_failure
+from .errors import (
+    EngineError,
+    EngineUnavailableError,
+    ExecTimeoutError,
+    ImagePullError,
+    classify_pull_failure,
+)
 from .images import ImageInfo, RegistryCredentials, image_registry
 from .spec import (
     HASH_LABEL,
@@ -422,6 +430,50 @@ class ContainerdEngine(ContainerEngine):
         with path.open("rb") as handle:
             tail = deque(handle, maxlen=lines)
         return b"".join(tail).decode(errors="replace")
+
+    def _exec(self, cid: str, argv: tuple[str, ...], timeout: float) -> ExecResult:
+        """`ctr tasks exec` with an exec id of its own, so that a command past its timeout can
+        be killed: killing the ctr client alone would leave the command running."""
+        if self._tasks().get(cid) != "RUNNING":
+            raise EngineError(f"container {cid} is not running")
+        exec_id = f"exec-{uuid.uuid4().hex[:12]}"
+        # `--` ends ctr's options: argv is the command's own, whatever it starts with.
+        command = [*self._base, "tasks", "exec", "--exec-id", exec_id, "--", cid, *argv]
+        self.io.writes += 1
+        try:
+            result = subprocess.run(
+                command,
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                timeout=timeout,
+            )  # fmt: skip
+        except FileNotFoundError as error:
+            raise EngineUnavailableError(f"ctr is not installed: {error}") from None
+        except subprocess.TimeoutExpired as expired:
+            self._kill_exec(cid, exec_id)
+            output = (expired.stdout or b"").decode(errors="replace")
+            raise ExecTimeoutError(cid, argv, timeout, output) from None
+        output = result.stdout.decode(errors="replace")
+        # ctr exits with the command's own code; a failure of its own (the command could not
+        # start) is its `ctr: ...` line and 1.
+        last = output.rstrip("\n").rpartition("\n")[2]
+        if result.returncode == 1 and last.startswith("ctr: "):
+            raise EngineError(f"cannot run {argv[0]} in {cid}: {last.removeprefix('ctr: ')}")
+        return ExecResult(result.returncode, output)
+
+    def _kill_exec(self, cid: str, exec_id: str) -> None:
+        self._ctr("tasks", "kill", "--exec-id", exec_id, "--signal", "SIGKILL", cid,
+                  write=True, check=False)  # fmt: skip
+        # The killed ctr client did not delete its process; it can once the kill has landed.
+        deadline = time.monotonic() + 10
+        while True:
+            deleted = self._ctr("tasks", "delete", "--exec-id", exec_id, cid,
+                                write=True, check=False)  # fmt: skip
+            if deleted.returncode == 0 or "not found" in deleted.stderr:
+                return
+            if time.monotonic() >= deadline:
+                logger.warning("exec %s in %s: %s", exec_id, cid, deleted.stderr.strip())
+                return
+            time.sleep(0.1)
 
     # -- running ctr -----------------------------------------------------------------------
 

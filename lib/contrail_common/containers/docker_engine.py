@@ -197,7 +197,12 @@ class DockerEngine(ContainerEngine):
         if not finished:
             self._kill_exec(exec_id)
             raise ExecTimeoutError(cid, argv, timeout, output)
-        return ExecResult(self._exit_code(exec_id), output)
+        exit_code = self._exit_code(exec_id)
+        # The runtime's own failure to start the command (no such executable) comes back as
+        # 126 with its message as the output; it is the engine's error, as on containerd.
+        if exit_code in (126, 127) and output.startswith("OCI runtime exec failed"):
+            raise EngineError(f"cannot run {argv[0]} in {cid}: {output.strip()}")
+        return ExecResult(exit_code, output)
 
     def _exit_code(self, exec_id: str) -> int:
         # The stream ends when the process closes its output, a moment before the daemon

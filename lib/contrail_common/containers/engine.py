@@ -154,8 +154,10 @@ class ContainerEngine(abc.ABC):
 
         The command runs as the container's own processes do (its user, environment and working
         directory), with no shell and no stdin. A non-zero exit is a result, not an error.
-        Raises EngineError when the project has no such container or it is not running, and
-        ExecTimeoutError, after killing the command, when it runs longer than `timeout` seconds.
+        Raises EngineError when the command did not start (the project has no such container,
+        it is not running, no such executable), and ExecTimeoutError, after killing the
+        command, when it runs longer than `timeout` seconds: callers can tell "never ran" from
+        "ran with this outcome" from "ran, outcome unknown".
         """
         check_project(project)
         command = tuple(argv)
@@ -226,9 +228,9 @@ class ContainerEngine(abc.ABC):
     def _pull(self, image: str, credentials: Optional[RegistryCredentials], plain_http: bool):
         """Pull once; raise ImagePullError with the classified cause."""
 
+    @abc.abstractmethod
     def _exec(self, cid: str, argv: tuple[str, ...], timeout: float) -> ExecResult:
         """Run argv in the container and wait; kill it and raise ExecTimeoutError on timeout."""
-        raise EngineError(f"the {self.kind} engine cannot run commands in containers")
 
 
 def ownership_labels(project: str, spec: ContainerSpec, spec_hash: str) -> dict[str, str]:

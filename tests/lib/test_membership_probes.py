@@ -43,7 +43,7 @@ def test_removenode_status():
     )
 
 
-def test_rabbitmq_cluster_status_in_both_json_shapes():
+def test_rabbitmq_cluster_status_in_every_form_the_images_print():
     modern = {
         "cluster_name": "contrail@juju-1",
         "disk_nodes": ["contrail@juju-1", "contrail@juju-2"],
@@ -60,7 +60,21 @@ def test_rabbitmq_cluster_status_in_both_json_shapes():
         )
         assert cluster.members == {"contrail@juju-1", "contrail@juju-2", "contrail@juju-3"}
         assert cluster.running == {"contrail@juju-1"}
-    for bad in ("Error: unable to perform an operation on node", "[]", "{}"):
+    term = (
+        "Cluster status of node 'contrail@juju-1' ...\n"
+        "[{nodes,[{disc,['contrail@juju-1','contrail@juju-2']},{ram,['contrail@juju-3']}]},\n"
+        " {running_nodes,['contrail@juju-1']},\n {cluster_name,<<\"contrail@juju-1\">>},\n"
+        " {partitions,[]},\n {alarms,[{'contrail@juju-1',[]}]}]"
+    )
+    cluster = rabbit_cluster(term)
+    assert cluster.members == {"contrail@juju-1", "contrail@juju-2", "contrail@juju-3"}
+    assert cluster.running == {"contrail@juju-1"}
+    for bad in (
+        "Error: unable to perform an operation on node",
+        "[]",
+        "{}",
+        '{"running_nodes": []}',
+    ):
         with pytest.raises(ValueError):
             rabbit_cluster(bad)
 

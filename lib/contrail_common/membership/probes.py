@@ -7,6 +7,8 @@ import json
 import re
 from dataclasses import dataclass
 
+from ..upgrade.rabbitmq import parse_cluster_status
+
 # A ring row of `nodetool status`: state (Up/Down, Normal/Leaving/Joining/Moving), address,
 # load (which may hold a space or be `?`), tokens, owns, host id, rack.
 _RING_ROW = re.compile(
@@ -56,13 +58,21 @@ class RabbitCluster:
     running: frozenset[str]
 
 
-def rabbit_cluster(cluster_status_json: str) -> RabbitCluster:
-    """`rabbitmqctl cluster_status --formatter json`, from either shape the images' RabbitMQ
-    versions print: 3.8 and later `disk_nodes`/`ram_nodes`, 3.7 `nodes: {disc, ram}`.
+def rabbit_cluster(cluster_status: str) -> RabbitCluster:
+    """`rabbitmqctl cluster_status --formatter json` in every form the images' RabbitMQ
+    versions print: 3.8 and later `disk_nodes`/`ram_nodes`, the `nodes: {disc, ram}` object the
+    entrypoint itself reads, and 3.7's Erlang term (read by the upgrade checks' parser).
 
-    Raises ValueError when the output is not such a document.
+    Raises ValueError when the output is none of these, or names no member: "not a member"
+    must never be concluded from output that could not be read.
     """
-    document = json.loads(_json_part(cluster_status_json))
+    body = _json_part(cluster_status)
+    if not body.startswith("{"):
+        term = parse_cluster_status(cluster_status)
+        if not term.nodes:
+            raise ValueError("cluster_status lists no nodes")
+        return RabbitCluster(frozenset(term.nodes), frozenset(term.running))
+    document = json.loads(body)
     if not isinstance(document, dict):
         raise ValueError("cluster_status did not print a JSON object")
     nodes = document.get("nodes")
@@ -80,9 +90,10 @@ def rabbit_cluster(cluster_status_json: str) -> RabbitCluster:
 
 
 def _json_part(text: str) -> str:
-    # rabbitmqctl may print a banner line before the document.
-    start = text.find("{")
-    return text[start:] if start >= 0 else text
+    """The output without the banner line rabbitmqctl may print before the document."""
+    lines = text.strip().splitlines()
+    kept = [line for line in lines if not line.startswith("Cluster status of node")]
+    return "\n".join(kept).strip()
 
 
 def _names(value: object) -> list[str]:

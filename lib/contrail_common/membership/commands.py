@@ -19,6 +19,8 @@ PROBE_TIMEOUT = 90.0
 # goes on in Cassandra, and the step is followed with `removenode status`.
 REMOVENODE_TIMEOUT = 300.0
 FORGET_TIMEOUT = 120.0
+# `nodetool decommission` streams the leaving node's data to the others before it returns.
+DECOMMISSION_TIMEOUT = 1800.0
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,10 @@ class CassandraTarget:
     def removal_status(self) -> list[str]:
         return ["nodetool", "removenode", "-p", str(self.jmx_port), "status"]
 
+    def decommission(self) -> list[str]:
+        """Run on the leaving node itself: it streams its ranges away and leaves the ring."""
+        return ["nodetool", "decommission", "-p", str(self.jmx_port)]
+
 
 @dataclass(frozen=True)
 class RabbitmqTarget:
@@ -51,6 +57,16 @@ class RabbitmqTarget:
     @staticmethod
     def forget(node: str) -> list[str]:
         return ["rabbitmqctl", "forget_cluster_node", node]
+
+    @staticmethod
+    def stop_app() -> list[str]:
+        """Run on the leaving node: RabbitMQ stops, the Erlang node stays up for `reset`."""
+        return ["rabbitmqctl", "stop_app"]
+
+    @staticmethod
+    def reset() -> list[str]:
+        """Run on the leaving, stopped node: it tells the cluster it leaves, and forgets it."""
+        return ["rabbitmqctl", "reset"]
 
 
 def rabbit_node(hostname: str) -> str:

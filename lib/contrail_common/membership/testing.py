@@ -4,14 +4,16 @@ It answers the commands `steps.py` runs (`nodetool status`, `removenode`, `remov
 `rabbitmqctl cluster_status`, `forget_cluster_node`) from a model of the Cassandra ring and the
 RabbitMQ cluster, in the output formats the parsers read, and records every command, so a test
 can check that each destructive one ran exactly once. Use it as a `Runner`, or as a
-`MemoryEngine.exec_handler` through `answer`.
+`MemoryEngine.exec_handler` through `answer`. The commands a departing node runs on itself
+(`leave.py`: `nodetool decommission`, `rabbitmqctl stop_app` and `reset`) need to know which
+node asks: use `on(address, hostname)`, or `answer_on(address, hostname)` as the handler.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ..containers import ExecResult, ExecTimeoutError
@@ -89,6 +91,26 @@ class FakeCluster:
     def answer(self, call: ExecCall) -> ExecResult:
         return self(call.name, call.argv, call.timeout)
 
+    def on(self, address: str, hostname: str) -> Callable[[str, Sequence[str], float], ExecResult]:
+        """A Runner for the commands run in the containers of the node at `address`."""
+
+        def run(container: str, argv: Sequence[str], timeout: float) -> ExecResult:
+            command = tuple(argv)
+            if command[:2] == ("nodetool", "decommission"):
+                self.calls.append((container, command))
+                return self._decommission(address)
+            if command[:2] in (("rabbitmqctl", "stop_app"), ("rabbitmqctl", "reset")):
+                self.calls.append((container, command))
+                return self._leave_rabbit(rabbit_node(hostname), command[1])
+            return self(container, argv, timeout)
+
+        return run
+
+    def answer_on(self, address: str, hostname: str) -> Callable[[ExecCall], ExecResult]:
+        """A `MemoryEngine.exec_handler` for the node at `address`."""
+        run = self.on(address, hostname)
+        return lambda call: run(call.name, call.argv, call.timeout)
+
     def _status(self) -> str:
         rows = [
             f"{state}  {address:<11} 1.1 MiB    256          33.3%             "
@@ -115,6 +137,25 @@ class FakeCluster:
             raise ExecTimeoutError(container, command, timeout, "")
         del self.ring[address]
         return ExecResult(0, "")
+
+    def _decommission(self, address: str) -> ExecResult:
+        if address not in self.ring:
+            return ExecResult(1, "error: This node is not a member of the token ring\n")
+        if len([a for a, state in self.ring.items() if state.startswith("U")]) < 2:
+            return ExecResult(1, "error: no other node to stream the data to\n")
+        del self.ring[address]
+        return ExecResult(0, "")
+
+    def _leave_rabbit(self, node: str, verb: str) -> ExecResult:
+        if node not in self.rabbit:
+            return ExecResult(0, f"Node {node} is not clustered\n")
+        if verb == "stop_app":
+            self.rabbit[node] = False
+            return ExecResult(0, f"Stopping rabbit application on node {node} ...\n")
+        if self.rabbit[node]:
+            return ExecResult(69, f"Error: Mnesia is still running on node {node}.\n")
+        del self.rabbit[node]
+        return ExecResult(0, f"Resetting node {node} ...\n")
 
     def _cluster_status(self) -> str:
         nodes = sorted(self.rabbit)

@@ -13,7 +13,6 @@ import logging
 import shutil
 import subprocess
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Optional, TypeVar, Union
 
 import ops
@@ -21,11 +20,13 @@ from pydantic import BaseModel
 
 from .cluster import Member, PeerAppData, PeerUnitData, update_members
 from .config import InvalidConfigError, WorkloadConfig
-from .containers import ApplyReport, ContainerEngine, EngineError, RegistryCredentials, make_engine
+from .containers import ApplyReport, ContainerEngine, EngineError, make_engine
 from .databag import MalformedDatabagError, read_databag, write_databag
+from .evaluation import Cluster, ConfigT, Evaluation
 from .hostpaths import HostRoot
 from .monitoring import cos, nrpe
-from .monitoring.states import record_container_states, remove_container_states
+from .monitoring.component import Monitoring, install_packages
+from .monitoring.states import record_container_states
 from .network import IPAddress, host_addresses, pick_address
 from .rendering import EnvFileError, write_env_file
 from .runtime import ensure_runtime
@@ -35,45 +36,9 @@ from .status import combine, container_problems
 
 logger = logging.getLogger(__name__)
 
-ConfigT = TypeVar("ConfigT", bound=WorkloadConfig)
+__all__ = ["Cluster", "ContrailCharm", "Evaluation"]
+
 ModelT = TypeVar("ModelT", bound=BaseModel)
-
-
-@dataclass
-class Cluster:
-    """This unit's addresses and the application's ordered members, as the leader keeps them."""
-
-    address: str
-    data_address: str
-    members: list[Member]
-    min_size: int
-
-    @property
-    def complete(self) -> bool:
-        return len(self.members) >= self.min_size
-
-    @property
-    def addresses(self) -> list[str]:
-        return [m.address for m in self.members]
-
-    @property
-    def data_addresses(self) -> list[str]:
-        return [m.data_address or m.address for m in self.members]
-
-
-@dataclass
-class Evaluation(Generic[ConfigT]):
-    """What one look at config, secrets, relations and host facts found."""
-
-    problems: list[ops.StatusBase] = field(default_factory=list)
-    config: Optional[ConfigT] = None
-    credentials: Optional[RegistryCredentials] = None
-    cluster: Optional[Cluster] = None
-    inputs: Any = None
-
-    @property
-    def ready(self) -> bool:
-        return not self.problems and self.config is not None and self.cluster is not None
 
 
 class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
@@ -102,15 +67,16 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
     # Why StoredState: a failed pull or engine call is not derivable without retrying it, and
     # update-status must not retry; its message is kept until the next reconcile succeeds.
     # The runtime the containers were created on is kept too: finding it again would mean
-    # querying every engine, and it must not change under running containers. A failure to
-    # run the metrics exporter is kept so that update-status can show and retry it.
+    # querying every engine, and it must not change under running containers.
     _stored = ops.StoredState()
 
     def __init__(self, framework: ops.Framework) -> None:
         super().__init__(framework)
-        self._stored.set_default(deploy_error="", runtime="", monitoring_error="")
+        self._stored.set_default(deploy_error="", runtime="")
         self._evaluation: Optional[Evaluation[ConfigT]] = None
         self._removing = False
+        # Components: each handles its own endpoints' events and is called at fixed places.
+        self.monitoring = Monitoring(self, self.project, self.host)
         for event in (
             self.on.install,
             self.on.config_changed,
@@ -120,7 +86,7 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         ):
             framework.observe(event, self._on_change)
         for endpoint in self.meta.relations:
-            if endpoint in (nrpe.ENDPOINT, cos.ENDPOINT):
+            if endpoint in self.monitoring.endpoints:
                 continue
             relation_events = self.on[endpoint]
             for event in (
@@ -131,17 +97,6 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
                 relation_events.relation_broken,
             ):
                 framework.observe(event, self._on_change)
-        for endpoint in (nrpe.ENDPOINT, cos.ENDPOINT):
-            if endpoint not in self.meta.relations:
-                continue
-            monitor_events = self.on[endpoint]
-            for event in (
-                monitor_events.relation_joined,
-                monitor_events.relation_changed,
-                monitor_events.relation_broken,
-            ):
-                framework.observe(event, self._on_monitor_relation)
-        framework.observe(self.on.update_status, self._on_update_status)
         framework.observe(self.on.collect_unit_status, self._on_collect_status)
         framework.observe(self.on.remove, self._on_remove)
         framework.observe(self.on.logs_action, self._on_logs_action)
@@ -202,16 +157,7 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
 
     def install_packages(self, names: Sequence[str]) -> None:
         """Install Ubuntu packages (the metrics exporter's python3-prometheus-client)."""
-        from charmlibs import apt  # imported here: only units related to cos-agent need it
-
-        try:
-            apt.update()
-            apt.add_package(list(names))
-        except (apt.Error, apt.PackageError, apt.PackageNotFoundError) as error:
-            raise cos.ExporterError(
-                f"could not install {', '.join(names)}: {error} (check the machine's apt "
-                "sources and proxy)"
-            ) from error
+        install_packages(names)
 
     # -- reading relations -------------------------------------------------------------------
 
@@ -435,7 +381,7 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         if evaluation.config is not None and evaluation.cluster is not None:
             self.publish_unit(evaluation)
         report = self._deploy(evaluation) if evaluation.ready else None
-        self._update_monitoring()
+        self.monitoring.apply(evaluation)
         return report
 
     def _lead(self, peer: ops.Relation) -> None:
@@ -512,88 +458,6 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
             if path.stem not in wanted:
                 path.unlink()
 
-    # -- monitoring ---------------------------------------------------------------------------
-
-    def _nrpe(self) -> Optional[nrpe.Nrpe]:
-        """This unit's Nagios side, for charms that offer nrpe-external-master."""
-        if nrpe.ENDPOINT not in self.meta.relations:
-            return None
-        return nrpe.Nrpe(self, self.project, self.host, self.systemctl_runner())
-
-    def _cos(self) -> Optional[cos.CosAgent]:
-        """This unit's COS side, for charms that offer cos-agent."""
-        if cos.ENDPOINT not in self.meta.relations:
-            return None
-        runner = self.systemctl_runner()
-        return cos.CosAgent(self, self.project, self.host, self.metrics_port, runner)
-
-    @property
-    def _monitored(self) -> bool:
-        """Whether a monitor (Nagios or COS) reads this unit's recorded container states."""
-        monitors = (self._nrpe(), self._cos())
-        return any(monitor is not None and monitor.related for monitor in monitors)
-
-    def _on_monitor_relation(self, _event: ops.RelationEvent) -> None:
-        self._update_monitoring()
-
-    def _on_update_status(self, _event: ops.UpdateStatusEvent) -> None:
-        if self._stored.monitoring_error:  # retried here: nothing else may change meanwhile
-            self._update_cos()
-
-    def _update_monitoring(self, remove: bool = False) -> None:
-        self._update_nrpe(remove)
-        self._update_cos(remove)
-        if remove or not self._monitored:
-            remove_container_states(self.host, self.project)
-
-    def _update_nrpe(self, remove: bool = False) -> None:
-        """One check per expected container plus `http_checks`; none once unrelated.
-
-        While the unit is not ready its services are unknown: the checks stay as they were.
-        """
-        monitor = self._nrpe()
-        if monitor is None:
-            return
-        try:
-            if remove or not monitor.related:
-                monitor.remove()
-                return
-            evaluation = self.evaluate()
-            if not evaluation.ready:
-                return
-            config, cluster = evaluation.config, evaluation.cluster
-            assert config is not None and cluster is not None
-            containers = [s.name for s in self.expected_services()]
-            monitor.update(
-                config.nagios_context, config.nagios_servicegroups,
-                containers, self.http_checks, cluster.address,
-            )  # fmt: skip
-        except OSError as error:  # monitoring never fails the workload's hook
-            logger.error("could not update the nrpe checks: %s", error)
-
-    def _update_cos(self, remove: bool = False) -> None:
-        """The exporter running and the cos-agent data published; both gone once unrelated.
-
-        The exporter starts before the unit is ready (it then reports no container states), on
-        the unit's address once that is known.
-        """
-        monitor = self._cos()
-        if monitor is None:
-            return
-        try:
-            if remove or not monitor.related:
-                monitor.remove()
-                self._stored.monitoring_error = ""
-                return
-            cluster = self.evaluate().cluster
-            if cluster is None:
-                return
-            monitor.update(cluster.address, self.introspects, self.install_packages)
-            self._stored.monitoring_error = ""
-        except (cos.ExporterError, OSError) as error:  # never fails the workload's hook
-            logger.error("could not run the metrics exporter: %s", error)
-            self._stored.monitoring_error = f"cos-agent: {error}"
-
     # -- status -------------------------------------------------------------------------------
 
     def expected_services(self) -> list[Service]:
@@ -611,9 +475,7 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
 
     def _on_collect_status(self, event: ops.CollectStatusEvent) -> None:
         evaluation = self.evaluate()
-        statuses: list[ops.StatusBase] = list(evaluation.problems)
-        if self._stored.monitoring_error:
-            statuses.append(ops.BlockedStatus(str(self._stored.monitoring_error)))
+        statuses: list[ops.StatusBase] = [*evaluation.problems, *self.monitoring.statuses()]
         # The services and their notes, worked out once for this status pass.
         planned = None
         if evaluation.ready and evaluation.config is not None:
@@ -640,7 +502,7 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         except EngineError as error:
             return [ops.WaitingStatus(f"container engine: {error}")]
         one_shot = {s.name for s in services if s.one_shot}
-        if not self._removing and self._monitored:
+        if not self._removing and self.monitoring.monitored:
             try:
                 record_container_states(self.host, self.project, states, one_shot)
             except OSError as error:
@@ -658,7 +520,7 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         except (InvalidConfigError, EngineError) as error:
             logger.warning("could not remove containers: %s", error)
         shutil.rmtree(self.env_dir, ignore_errors=True)
-        self._update_monitoring(remove=True)
+        self.monitoring.remove()
         self._removing = True  # the status pass that follows records nothing again
 
     def _on_logs_action(self, event: ops.ActionEvent) -> None:

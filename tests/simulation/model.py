@@ -29,8 +29,12 @@ from front_end import RehearsalError, channels_of, charms_of, check_document, lo
 from issuer import CHARM as ISSUER_CHARM
 from issuer import ENDPOINT as CERTIFICATES
 from issuer import SelfSignedIssuer
+from keepalived import CHARM as KEEPALIVED
+from keepalived import ENDPOINT as WEBSITE
+from keepalived import website_data
 from machines import KUBECONFIG, Machine, kubeconfig_hash
 from ops import testing
+from services import ClusterServices
 
 REPO = Path(__file__).resolve().parents[2]
 FAKE_API_DIR = REPO / "charms" / "contrail-kubernetes-master" / "tests" / "unit"
@@ -58,6 +62,7 @@ class Unit:
     index: int
     machine: Machine
     principal: Optional[str] = None  # for subordinates: the principal unit's name
+    leader: bool = False
     stored: list = field(default_factory=list)
     ports: frozenset = frozenset()
     status: Any = None
@@ -66,10 +71,6 @@ class Unit:
     @property
     def name(self) -> str:
         return f"{self.app}/{self.index}"
-
-    @property
-    def leader(self) -> bool:
-        return self.index == 0
 
 
 @dataclass
@@ -80,6 +81,8 @@ class Application:
     options: dict
     subordinate: bool
     units: list[Unit] = field(default_factory=list)
+    # Juju never gives a unit number twice.
+    next_index: int = 0
 
 
 class Model:
@@ -119,6 +122,11 @@ class Model:
         self.secrets: dict[str, dict[str, testing.Secret]] = collections.defaultdict(dict)
         self.established: set[int] = set()
         self.issuers: dict[str, SelfSignedIssuer] = {}
+        # Cassandra and RabbitMQ as the units' own tools see them (`exec` in their containers).
+        self.services = ClusterServices()
+        # While a unit leaves: the units and relations it no longer sees.
+        self.unseen: dict[str, set[str]] = collections.defaultdict(set)
+        self.left: dict[str, set[int]] = collections.defaultdict(set)
         self.queue: collections.deque = collections.deque()
         self.hooks = 0
         self._load_apps(config or {})
@@ -167,12 +175,14 @@ class Model:
             hostname = f"juju-{self.juju_model.uuid[-6:]}-{len(self.machines)}"
             root = self.workdir / f"machine-{name}"
             self.machines[name] = Machine(name, address, root, hostname)
+            self.services.wire(self.machines[name])
         return self.machines[name]
 
     def _new_unit(
         self, app: Application, machine: Machine, principal: Optional[str] = None
     ) -> Unit:
-        unit = Unit(app.name, len(app.units), machine, principal)
+        unit = Unit(app.name, app.next_index, machine, principal, leader=not app.units)
+        app.next_index += 1
         machine.apps.add(app.name)
         app.units.append(unit)
         return unit
@@ -213,6 +223,9 @@ class Model:
         """What kubernetes-control-plane and kubernetes-worker write on `cni`, per unit: nothing
         until their kubeconfig exists (both configure the CNI after writing it), then its hash
         and the control plane's `image-registry`; the control plane adds its service CIDR."""
+        if self.document["applications"][unit.app]["charm"] == KEEPALIVED:
+            self._write_keepalived_data(unit)
+            return
         kubeconfig = unit.machine.host.path(KUBECONFIG)
         if self.apps[unit.app].charm is not None or not kubeconfig.exists():
             return
@@ -230,6 +243,14 @@ class Model:
                     cidr = self.apps[unit.app].options.get("service-cidr", "10.152.183.0/24")
                     bag["service-cidr"] = str(cidr)
                 self.unit_bags[(relation.id, unit.name)] = bag
+
+    def _write_keepalived_data(self, unit: Unit) -> None:
+        options = self.apps[unit.app].options
+        for relation in self.relations:
+            for side in relation.sides:
+                if side.app == unit.app and side.endpoint == WEBSITE:
+                    bag = website_data(options, unit.machine.address)
+                    self.unit_bags[(relation.id, unit.name)] = bag
 
     def create_kubeconfigs(self) -> None:
         """Charmed Kubernetes writes its kubeconfigs late (after its certificates): the
@@ -295,6 +316,7 @@ class Model:
         if self.hooks > MAX_HOOKS:
             raise RuntimeError(f"the model did not settle within {MAX_HOOKS} hooks")
         self._absorb(unit, out)
+        self.services.observe([unit])
         self._issue_certificates()
         self._notify(before)
         return out
@@ -316,12 +338,12 @@ class Model:
         app = self.apps[unit.app]
         relations: list = []
         for relation in self.relations:
-            if relation.id not in self.established:
+            if relation.id not in self.established or relation.id in self.left[unit.name]:
                 continue
             for mine, other in (relation.sides, relation.sides[::-1]):
                 if mine.app == unit.app and self.takes_part(unit, relation, other):
                     relations.append(self._relation_for(unit, relation, mine, other))
-        if unit.app in self.peer_ids:
+        if unit.app in self.peer_ids and self.peer_ids[unit.app] not in self.left[unit.name]:
             (endpoint,) = list(app.meta["peers"])
             rid = self.peer_ids[unit.app]
             relations.append(
@@ -333,7 +355,7 @@ class Model:
                     peers_data={
                         u.index: dict(self.unit_bags[(rid, u.name)])
                         for u in app.units
-                        if u is not unit
+                        if u is not unit and u.name not in self.unseen[unit.name]
                     },
                 )
             )
@@ -402,7 +424,7 @@ class Model:
         return testing.Relation(
             mine.endpoint, id=relation.id, local_app_data=local_app, local_unit_data=local_unit,
             remote_app_name=other.app, remote_app_data=remote_app,
-            remote_units_data={u.index: dict(self.unit_bags[(relation.id, u.name)]) for u in self.peers_in_scope(unit, relation, other)},
+            remote_units_data={u.index: dict(self.unit_bags[(relation.id, u.name)]) for u in self.peers_in_scope(unit, relation, other) if u.name not in self.unseen[unit.name]},
         )  # fmt: skip
 
     def _absorb(self, unit: Unit, out: testing.State) -> None:
@@ -461,8 +483,8 @@ class Model:
             self.queue.append(item)
 
     def _unit(self, name: str) -> Unit:
-        app, _, index = name.partition("/")
-        return self.apps[app].units[int(index)]
+        app = name.partition("/")[0]
+        return next(u for u in self.apps[app].units if u.name == name)
 
     def changed(self, unit: Unit, rid: int, remote: Optional[str]) -> None:
         def event(ctx, state):
@@ -486,6 +508,8 @@ class Model:
     def settle(self) -> None:
         while self.queue:
             name, rid, remote = self.queue.popleft()
+            if not any(u.name == name for u in self.units):
+                continue  # removed since
             unit = self._unit(name)
             if rid in self.peer_ids.values() and len(self.apps[unit.app].units) < 2:
                 self.run(unit, lambda ctx, state: ctx.on.config_changed())
@@ -557,6 +581,106 @@ class Model:
             self._queue_watchers(self.peer_ids[unit.app], unit.app, unit.name)
         self.settle()
 
+    def remove_unit(self, app_name: str, index: int, clean: bool = True) -> None:
+        """`juju remove-unit`, with its subordinates. `clean`: the unit leaves every relation
+        (relation-departed for each unit it saw, as the departing unit, then relation-broken),
+        stops and is removed. Otherwise its machine is lost (`juju remove-machine --force`):
+        it runs nothing and its services are seen down. Then every unit that saw it hears
+        relation-departed, and if it led, the lowest-numbered survivor is elected."""
+        unit = self._unit(f"{app_name}/{index}")
+        going = [unit, *(u for u in self._all_units() if u.principal == unit.name)]
+        for leaving in going:
+            if self.apps[leaving.app].charm is None:
+                continue
+            if clean:
+                self._leave(leaving)
+            else:
+                self.services.stop(leaving)
+        watchers = [(w, rid, g) for g in going for w, rid in self._watchers(g)]
+        for gone in going:
+            self.apps[gone.app].units.remove(gone)
+            for key in [key for key in self.unit_bags if key[1] == gone.name]:
+                del self.unit_bags[key]
+            self.unseen.pop(gone.name, None)
+            self.left.pop(gone.name, None)
+        for watcher, rid, gone in watchers:
+            self.run(
+                watcher,
+                lambda ctx, state, rid=rid, gone=gone: ctx.on.relation_departed(
+                    state.get_relation(rid), remote_unit=gone.index, departing_unit=_id(gone.index)
+                ),
+            )
+        if unit.leader:
+            self.elect(app_name, min(u.index for u in self.apps[app_name].units))
+        self.settle()
+        self.update_status()
+
+    def elect(self, app_name: str, index: int) -> None:
+        """Leadership moves to this unit, which hears leader-elected."""
+        for unit in self.apps[app_name].units:
+            unit.leader = unit.index == index
+        self.run(self._unit(f"{app_name}/{index}"), lambda ctx, state: ctx.on.leader_elected())
+        self.settle()
+
+    def _leave(self, unit: Unit) -> None:
+        """What Juju runs on a unit being removed, relation by relation, then stop and remove."""
+        for rid, seen in self._seen_by(unit):
+            for other in seen:
+                self.unseen[unit.name].add(other.name)
+                # departing_unit only on the peer relation: ops.testing names it after the
+                # remote application, which is right only there.
+                departing = _id(unit.index) if rid in self.peer_ids.values() else None
+                self.run(
+                    unit,
+                    lambda ctx, state, rid=rid, other=other, departing=departing: (
+                        ctx.on.relation_departed(
+                            state.get_relation(rid),
+                            remote_unit=other.index,
+                            departing_unit=departing,
+                        )
+                    ),
+                )
+            self.run(
+                unit, lambda ctx, state, rid=rid: ctx.on.relation_broken(state.get_relation(rid))
+            )
+            self.left[unit.name].add(rid)
+        self.run(unit, lambda ctx, state: ctx.on.stop())
+        self.run(unit, lambda ctx, state: ctx.on.remove())
+
+    def _seen_by(self, unit: Unit) -> list[tuple[int, list[Unit]]]:
+        """Each relation the unit is part of, with the units it sees there."""
+        found = []
+        if unit.app in self.peer_ids:
+            peers = [u for u in self.apps[unit.app].units if u is not unit]
+            found.append((self.peer_ids[unit.app], peers))
+        for relation in self.relations:
+            if relation.id not in self.established:
+                continue
+            for mine, other in (relation.sides, relation.sides[::-1]):
+                if mine.app == unit.app and self.takes_part(unit, relation, other):
+                    found.append((relation.id, self.peers_in_scope(unit, relation, other)))
+        return found
+
+    def _watchers(self, unit: Unit) -> list[tuple[Unit, int]]:
+        """The units of our charms that see `unit` on a relation, and that relation."""
+        found = []
+        if unit.app in self.peer_ids:
+            rid = self.peer_ids[unit.app]
+            found += [(u, rid) for u in self.apps[unit.app].units if u is not unit]
+        for relation in self.relations:
+            if relation.id not in self.established:
+                continue
+            for mine, other in (relation.sides, relation.sides[::-1]):
+                if other.app != unit.app or self.apps[mine.app].charm is None:
+                    continue
+                for watcher in self.apps[mine.app].units:
+                    if unit in self.peers_in_scope(watcher, relation, other):
+                        found.append((watcher, relation.id))
+        return found
+
+    def _all_units(self) -> list[Unit]:
+        return [u for app in self.apps.values() for u in app.units]
+
     def update_status(self) -> None:
         for unit in self.units:
             self.run(unit, lambda ctx, state: ctx.on.update_status())
@@ -593,6 +717,13 @@ class Model:
             for machine in self.machines.values()
             for cid, container in machine.engine.containers.items()
         }
+
+
+class _id(int):
+    """A unit number ops.testing keeps even when it is 0 (it tests departing_unit for truth)."""
+
+    def __bool__(self) -> bool:
+        return True
 
 
 def _load_charm(directory: Path) -> tuple[type, dict]:

@@ -54,9 +54,12 @@ class FakeCluster:
         self.rabbit[rabbit_node(hostname)] = True
 
     def lose(self, address: str, hostname: str) -> None:
-        """The machine is gone: both services see the member down and still a member."""
-        self.ring[address] = "DN"
-        self.rabbit[rabbit_node(hostname)] = False
+        """The machine is gone: both services see the member down and still a member (a node
+        that left cleanly before stays gone)."""
+        if address in self.ring:
+            self.ring[address] = "DN"
+        if rabbit_node(hostname) in self.rabbit:
+            self.rabbit[rabbit_node(hostname)] = False
 
     def leave_cleanly(self, address: str, hostname: str) -> None:
         """The member decommissioned itself and left the RabbitMQ cluster before going."""

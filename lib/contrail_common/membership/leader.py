@@ -48,7 +48,10 @@ def lead(
     removals = queue_removals(members, data.removals, targets.services())
     if hold(members, min_size) is None:
         members, removals = _run_removals(members, removals, targets, run)
-    led = MembershipAppData(members=members, next_member_id=numbered.next_id, removals=removals)
+    # A copy, so fields of the application data that are not membership's are kept.
+    led = data.model_copy(
+        update={"members": members, "next_member_id": numbered.next_id, "removals": removals}
+    )
     return Led(led, numbered.unnumbered)
 
 

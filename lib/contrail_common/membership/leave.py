@@ -44,7 +44,8 @@ class Departure:
 def refusal(data: MembershipAppData, unit: str, min_size: int) -> Optional[str]:
     """Why `unit` must not take itself out of the services now; None when it may."""
     roster = Roster(data)
-    if roster.member(unit) is None:
+    own = roster.member(unit)
+    if own is None:
         return "it is not a member yet"
     staying = [m for m in roster.present if m.unit != unit]
     if len(staying) < min_size:
@@ -52,9 +53,12 @@ def refusal(data: MembershipAppData, unit: str, min_size: int) -> Optional[str]:
             f"{len(staying)} member(s) would stay, fewer than min-cluster-size {min_size}; "
             "the leader holds the removal until a unit is added"
         )
-    if data.removals:
-        running = roster.by_id(data.removals[0].member)
-        who = running.unit if running is not None else f"member {data.removals[0].member}"
+    # Its own removal may already be queued (the leader saw it go first): that one waits for
+    # its services to stop, and finds them gone once it left.
+    others = [r for r in data.removals if r.member != own.id]
+    if others:
+        running = roster.by_id(others[0].member)
+        who = running.unit if running is not None else f"member {others[0].member}"
         return f"the removal of {who} is in progress; the leader removes this unit after it"
     return None
 

@@ -126,3 +126,30 @@ def test_logs_of_unknown_container_is_an_error(engine):
     assert engine.logs("ctl", "api", lines=2) == "two\nthree\n"
     with pytest.raises(EngineError, match="no container named"):
         engine.logs("ctl", "webui")
+
+
+def test_stop_uses_the_given_signal_and_the_next_apply_creates_again(engine):
+    from contrail_common.containers.memory_engine import StopCall
+
+    engine.apply("agent", specs("vrouter-agent"))
+    engine.apply("agent", specs("vrouter-agent", env={"X": "1"}))  # an ordinary re-create
+    assert engine.stop("agent", "vrouter-agent", "SIGQUIT", 120)
+    assert engine.stops == [
+        StopCall("agent", "vrouter-agent", "SIGTERM", 10),
+        StopCall("agent", "vrouter-agent", "SIGQUIT", 120),
+    ]
+    assert engine.status("agent") == {}
+    assert engine.apply("agent", specs("vrouter-agent", env={"X": "1"})).created == [
+        "vrouter-agent"
+    ]
+
+
+def test_stop_of_a_missing_container_or_with_a_bad_signal(engine):
+    assert not engine.stop("agent", "vrouter-agent", "SIGQUIT", 120)
+    engine.apply("agent", specs("vrouter-agent"))
+    for bad in ("QUIT", "SIGNOPE", "9"):
+        with pytest.raises(EngineError, match="not a signal name"):
+            engine.stop("agent", "vrouter-agent", bad, 120)
+    with pytest.raises(EngineError, match="must not be negative"):
+        engine.stop("agent", "vrouter-agent", "SIGQUIT", -1)
+    assert list(engine.status("agent")) == ["vrouter-agent"]

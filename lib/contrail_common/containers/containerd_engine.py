@@ -361,8 +361,11 @@ class ContainerdEngine(ContainerEngine):
 
     def _remove(self, project: str, container: OwnedContainer) -> None:
         cid = container_id(project, container.name)
-        # Tell the restart monitor first, so it does not bring the task back meanwhile.
-        self._ctr("containers", "label", cid, f"{RESTART_STATUS_LABEL}=stopped", write=True)
+        # Take the container from the restart monitor first, so it does not bring the task back
+        # meanwhile. Removing its label, not setting it to `stopped`: for `stopped` the monitor
+        # SIGKILLs the task on its next pass, which would cut a long stop (the vRouter agent's
+        # SIGQUIT teardown, up to 120 s) short.
+        self._ctr("containers", "label", cid, f"{RESTART_STATUS_LABEL}=", write=True)
         self._ctr("tasks", "kill", "--signal", container.stop_signal, cid, write=True, check=False)
         deadline = time.monotonic() + container.stop_timeout
         while True:

@@ -154,11 +154,32 @@ class DockerEngine(ContainerEngine):
         cid = container_id(project, container.name)
         try:
             found = self._call(self.client.containers.get, cid)
-            if found.status in ("running", "restarting", "paused"):
+            created_with = (found.attrs.get("Config") or {}).get("StopSignal") or "SIGTERM"
+            if found.status == "running" and container.stop_signal != created_with:
+                self._stop_with(found, container.stop_signal, container.stop_timeout)
+            elif found.status in ("running", "restarting", "paused"):
                 self._call(found.stop, timeout=container.stop_timeout)
             self._call(found.remove, force=True)
         except docker.errors.NotFound:
             pass
+
+    def _stop_with(self, found: Any, signal_name: str, timeout: int) -> None:
+        """Stop with a signal other than the one the container was created with.
+
+        Engine API 1.41 (Docker 20.10) stops only with the creation's signal, and Docker
+        restarts a container that exits on any other signal it was sent, so the restart
+        policy goes first; the force removal that follows kills what outlives `timeout`.
+        """
+        self._call(found.update, restart_policy={"Name": "no"})
+        self._call(found.kill, signal=signal_name)
+        if timeout <= 0:
+            return
+        try:
+            found.wait(timeout=timeout)
+        except docker.errors.APIError as error:
+            logger.warning("waiting for %s: %s", found.name, _error_text(error))
+        except requests.RequestException:
+            logger.warning("%s still running %ds after %s", found.name, timeout, signal_name)
 
     def _states(self, project: str) -> dict[str, ContainerStatus]:
         states: dict[str, ContainerStatus] = {}

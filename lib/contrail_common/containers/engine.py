@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import abc
+import dataclasses
 import logging
+import signal as signals
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -147,6 +149,27 @@ class ContainerEngine(abc.ABC):
             raise EngineError(f"project {project} has no container named {name}")
         return self._logs(container_id(project, name), max(1, lines))
 
+    def stop(self, project: str, name: str, signal: str, timeout: int) -> bool:
+        """Stop a container of the project now with `signal`, SIGKILL after `timeout` seconds,
+        and remove it; False when the project has no such container.
+
+        The signal a re-create sends is fixed when the container is created; this one is for
+        the stop that must differ (the vRouter agent's SIGQUIT, which tears its data plane
+        down). The container is removed, not left stopped, so that the next `apply()` creates
+        it again: a stopped container with an unchanged spec would count as unchanged.
+        """
+        check_project(project)
+        if not signal.startswith("SIG") or not hasattr(signals.Signals, signal):
+            raise EngineError(f"stop {name}: {signal!r} is not a signal name such as SIGQUIT")
+        if timeout < 0:
+            raise EngineError(f"stop {name}: the timeout must not be negative, not {timeout}")
+        owned = self._list_owned(project).get(name)
+        if owned is None:
+            return False
+        logger.info("stopping %s/%s with %s (%ds, then SIGKILL)", project, name, signal, timeout)
+        self._remove(project, dataclasses.replace(owned, stop_signal=signal, stop_timeout=timeout))
+        return True
+
     def exec(
         self, project: str, name: str, argv: Sequence[str], timeout: float = 60.0
     ) -> ExecResult:
@@ -214,7 +237,7 @@ class ContainerEngine(abc.ABC):
 
     @abc.abstractmethod
     def _remove(self, project: str, container: OwnedContainer) -> None:
-        """Stop it (its stop signal, then SIGKILL after its stop timeout) and remove it."""
+        """Stop it with `container.stop_signal` (SIGKILL after its `stop_timeout`), remove it."""
 
     @abc.abstractmethod
     def _states(self, project: str) -> dict[str, ContainerStatus]:

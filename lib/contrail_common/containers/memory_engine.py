@@ -39,6 +39,16 @@ class ExecCall:
     timeout: float
 
 
+@dataclass(frozen=True)
+class StopCall:
+    """A container the engine stopped (and removed): how it was asked to stop."""
+
+    project: str
+    name: str
+    signal: str
+    timeout: int
+
+
 # An answer is what the command returns, or an error the engine raises (a timeout, say).
 ExecAnswer = Union[ExecResult, EngineError]
 
@@ -61,6 +71,8 @@ class MemoryEngine(ContainerEngine):
         self.images: dict[str, dict[str, str]] = {}
         self.registries: dict[str, MemoryRegistry] = {}
         self.exec_calls: list[ExecCall] = []
+        # Every container stopped, by a re-create or removal as much as by `stop()`.
+        self.stops: list[StopCall] = []
         self._exec_scripts: list[tuple[tuple[str, ...], list[ExecAnswer]]] = []
         # A stand-in for a whole workload (a Cassandra ring, a RabbitMQ cluster) answers here
         # the commands no script matches.
@@ -124,6 +136,9 @@ class MemoryEngine(ContainerEngine):
 
     def _remove(self, project: str, container: OwnedContainer) -> None:
         self.io.writes += 1
+        self.stops.append(
+            StopCall(project, container.name, container.stop_signal, container.stop_timeout)
+        )
         del self.containers[container_id(project, container.name)]
 
     def _states(self, project: str) -> dict[str, ContainerStatus]:

@@ -22,6 +22,7 @@ from contrail_common.services import (
     nodemgr,
     provisioner,
 )
+from contrail_common.vip import Vip
 
 ENCAPSULATIONS = ("MPLSoUDP", "MPLSoGRE", "VXLAN")
 VERSION_IMAGE = "controller-config-api"
@@ -81,6 +82,8 @@ class ControllerInputs:
     # the image's admin/contrail123.
     webui_password: str = field(default="", repr=False)
     defaults_generation: int = 0
+    # The VIP keepalived holds for the controller units (the `vip` relation), if any.
+    vip: Vip | None = None
 
     @property
     def orchestrator(self) -> str:
@@ -108,6 +111,7 @@ def services(
     webui = {
         "WEBUI_STATIC_AUTH_USER": "admin",
         "WEBUI_STATIC_AUTH_PASSWORD": inputs.webui_password,
+        **_webui_vip_env(inputs.vip),
     }
     return [
         node_init(common, config.image("status")),
@@ -123,6 +127,9 @@ def services(
                 "CONFIG_API_WORKER_COUNT": str(config.config_api_worker_count),
                 # Only the config API reads it (its RBAC).
                 "GLOBAL_READ_ONLY_ROLE": config.global_read_only_role,
+                # With a VIP it listens on every address (else on the unit's own only), so it
+                # answers on the VIP wherever keepalived puts it.
+                **({"CONFIG_API_LISTEN_ALL": "true"} if inputs.vip else {}),
             },
         ),
         Service("config-svcmonitor", "controller-config-svcmonitor", "config", common),
@@ -213,6 +220,14 @@ def services(
             {"REDIS_NODES": join(cluster.addresses), "REDIS_SERVER_PORT": "6379"},
         ),
     ]
+
+
+def _webui_vip_env(vip: Vip | None) -> dict[str, str]:
+    """With a VIP, the web UI listens on every address (the entrypoint puts the value in a
+    JavaScript list as it is, hence the quotes) and calls the config API on the VIP."""
+    if vip is None:
+        return {}
+    return {"WEBUI_LISTEN_ADDRESSES": "'0.0.0.0'", "CONFIG_API_VIP": vip.address}
 
 
 def _common_env(

@@ -50,6 +50,10 @@ class UpgradeEvaluation:
     acknowledge: Optional[int]  # the stage to acknowledge once the containers run
     status: Optional[ops.StatusBase]
     notes: list[str] = field(default_factory=list)
+    # This unit's own fields as this hook found them, before anything wrote the databag: the
+    # report starts from them (a write of the whole peer schema earlier in the hook would
+    # have reset them).
+    own: UpgradeUnitFields = field(default_factory=UpgradeUnitFields)
 
     def tag_for(self, role: str) -> Optional[str]:
         """The tag a container of this role runs now; None: it does not run now."""
@@ -103,7 +107,9 @@ class StagedUpgrade(ops.Object):
         plan = self.plan()
         unit = self.model.unit.name
         status, notes = upgrade_status.unit_status(self.rollout, plan, unit)
+        own = self.units().get(unit) or UpgradeUnitFields()
         return UpgradeEvaluation(
+            own=own,
             rollout=self.rollout,
             plan=plan,
             tags=upgrade_plan.unit_tags(self.rollout, plan, unit, target),
@@ -162,7 +168,7 @@ class StagedUpgrade(ops.Object):
         peer = self._peer
         if peer is None:
             return
-        own = self.units().get(self.model.unit.name) or UpgradeUnitFields()
+        own = evaluation.own
         changes: dict[str, object] = {
             "upgrade_prepared": prepared,
             "upgrade_error": error,
@@ -175,7 +181,7 @@ class StagedUpgrade(ops.Object):
             changes["upgrade_serial"] = evaluation.plan.upgrade_serial
             changes["upgrade_acked_stage"] = evaluation.acknowledge
         updated = own.model_copy(update=changes)
-        if updated != own:
+        if updated != self.units().get(self.model.unit.name):
             write_databag(peer, self.model.unit, updated)
 
     def begin(self, target: str, members: Sequence[str]) -> str:

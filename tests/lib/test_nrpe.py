@@ -98,6 +98,14 @@ def test_container_check_runs_the_plugin_on_the_state_file():
     assert check.description == "container config-api {contrail-controller/0}"
 
 
+def test_an_http_check_of_another_address_names_it():
+    (vip,) = nrpe.http_checks(
+        PREFIX, "10.0.0.10", [nrpe.HttpCheck("vip", 8082, host="10.0.0.100")], "u/0"
+    )
+    assert vip.argv[:3] == (nrpe.CHECK_HTTP, "-H", "10.0.0.100")
+    assert vip.shortname == "contrail_controller_http_vip"
+
+
 def test_http_checks_use_check_http_with_tls_where_asked():
     declared = [nrpe.HttpCheck("api", 8082), nrpe.HttpCheck("webui", 8143, tls=True)]
     api, webui = nrpe.http_checks(PREFIX, "10.0.0.10", declared, "u/0")

@@ -78,13 +78,14 @@ class HttpCheck:
     """An HTTP endpoint of the unit checked with nagios-plugins' `check_http`.
 
     `tls` marks an endpoint that always speaks HTTPS (the web UI); the others follow the
-    charm's TLS setting.
+    charm's TLS setting. `host` checks another address than the unit's (the controller's VIP).
     """
 
     name: str
     port: int
     path: str = "/"
     tls: bool = False
+    host: str = ""
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,7 @@ def http_checks(
     result = []
     for check in checks:
         secure = tls or check.tls
-        argv = [CHECK_HTTP, "-H", address, "-p", str(check.port), "-u", check.path]
+        argv = [CHECK_HTTP, "-H", check.host or address, "-p", str(check.port), "-u", check.path]
         if secure:
             argv.append("-S")
         scheme = "HTTPS" if secure else "HTTP"

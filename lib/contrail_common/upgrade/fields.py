@@ -22,13 +22,17 @@ optional, so data from charms without upgrades still loads.
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Annotated, Literal, Optional
+
+from pydantic import Field
 
 from ..databag import DatabagModel
 
 # idle: no plan runs (the group tags say what runs); active: a plan runs (stage 0, prepare,
 # included); halted: cancel-upgrade (or a new image-tag) stopped it at a stage boundary.
 PlanState = Literal["idle", "active", "halted"]
+# A Juju unit name, `application/number`.
+UnitName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*/[0-9]+$")]
 
 
 class SessionCounts(DatabagModel):
@@ -83,8 +87,8 @@ class UpgradePlanFields(DatabagModel):
     # cancel-upgrade: halt at the next stage boundary.
     upgrade_cancel: bool = False
     # One-at-a-time stages: the unit holding the lock, and those already through this stage.
-    upgrade_holder: Optional[str] = None
-    upgrade_done: list[str] = []
+    upgrade_holder: Optional[UnitName] = None
+    upgrade_done: list[UnitName] = []
     # XMPP sessions up on all control nodes when the lock was granted: the agents are back
     # once the sum is again at least this.
     upgrade_xmpp_baseline: Optional[int] = None
@@ -111,4 +115,4 @@ class UpgradeReportFields(DatabagModel):
     upgrade_units: int = 0
     upgrade_prepared_units: int = 0  # units holding every image of upgrade_target
     # Unit -> what stops it from taking upgrade_target (kernel preflight, a failed pull).
-    upgrade_problems: dict[str, str] = {}
+    upgrade_problems: dict[UnitName, str] = {}

@@ -33,6 +33,13 @@ from .runtime import ensure_runtime
 from .secrets import SecretProblem, registry_credentials
 from .services import Placement, Service, Workload, container_spec, workload
 from .status import combine, container_problems
+from .tls.component import ENDPOINT as CERTIFICATES
+from .tls.component import TlsCertificates, TlsEvaluation
+from .tls.env import with_tls
+from .tls.names import local_hostnames, unit_names
+from .tls.switch import OFF, Switch, unit_fields
+from .vip import ENDPOINT as VIP
+from .vip import read_vip
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +67,8 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
     # several Contrail charms can share a machine) and the introspect ports it reads peers from.
     metrics_port: ClassVar[int]
     introspects: ClassVar[tuple[cos.IntrospectPort, ...]] = ()
+    # The redis services remote clients read (analytics'): a stunnel fronts each under TLS.
+    tls_stunnel_for: ClassVar[tuple[str, ...]] = ()
 
     # Where host files live; tests point it at a scratch tree.
     host: ClassVar[HostRoot] = HostRoot()
@@ -77,6 +86,10 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         self._removing = False
         # Components: each handles its own endpoints' events and is called at fixed places.
         self.monitoring = Monitoring(self, self.project, self.host)
+        self.tls: Optional[TlsCertificates] = None
+        if CERTIFICATES in self.meta.relations:
+            self.tls = TlsCertificates(self, self.project, self.host, self.reconcile)
+        owned = (*self.monitoring.endpoints, *(self.tls.endpoints if self.tls else ()))
         for event in (
             self.on.install,
             self.on.config_changed,
@@ -86,7 +99,7 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         ):
             framework.observe(event, self._on_change)
         for endpoint in self.meta.relations:
-            if endpoint in self.monitoring.endpoints:
+            if endpoint in owned:
                 continue
             relation_events = self.on[endpoint]
             for event in (
@@ -139,6 +152,10 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
     def leader_setup(self, peer: ops.Relation, data: PeerAppData) -> PeerAppData:
         """Leader only: cluster-wide facts to create once (e.g. generated secrets)."""
         return data
+
+    def published_switch(self) -> Switch:
+        """The deployment's TLS as the controller leader published it to this unit."""
+        return OFF
 
     # -- the host, through methods tests replace ------------------------------------------
 
@@ -298,12 +315,33 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         if cluster is None:
             return evaluation
         evaluation.cluster = cluster
+        evaluation.tls = self._evaluate_tls(cluster)
+        evaluation.problems.extend(evaluation.tls.problems)
         try:
             evaluation.inputs, problems = self.gather(config, cluster)
         except MalformedDatabagError as error:
             problems = [ops.BlockedStatus(str(error))]
         evaluation.problems.extend(problems)
         return evaluation
+
+    def _evaluate_tls(self, cluster: Cluster) -> TlsEvaluation:
+        """The unit's certificate for its addresses (and the VIP keepalived holds for it, when
+        the charm has one) under the published switch; a leader also sums up its application
+        for the controller (units on different CAs: a note)."""
+        if self.tls is None:
+            return TlsEvaluation()
+        vip = read_vip(self.model.get_relation(VIP)).vip if VIP in self.meta.relations else None
+        names = unit_names(
+            cluster.address,
+            cluster.data_address,
+            vip=vip.address if vip else None,
+            hostnames=[*local_hostnames(), *([vip.hostname] if vip and vip.hostname else [])],
+        )
+        result = self.tls.evaluate(names, self.published_switch())
+        if self.unit.is_leader():
+            result.report, problems = self.tls.report(self.peer, result.ca)
+            result.notes.extend(problem.message for problem in problems)
+        return result
 
     def _cluster(self, config: ConfigT, problems: list[ops.StatusBase]) -> Optional[Cluster]:
         peer = self.peer
@@ -368,21 +406,33 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
                 {
                     "address": evaluation.cluster.address,
                     "data_address": evaluation.cluster.data_address,
+                    **unit_fields(evaluation.tls.ca),
                 }
             )
             write_databag(peer, self.unit, own)
-        if self.unit.is_leader():
-            if peer is not None:
-                self._lead(peer)
+        if self.unit.is_leader() and peer is not None:
+            self._lead(peer)
+            self._evaluation = None
+            evaluation = self.evaluate()
+        self._apply_tls(evaluation)
+        ready_to_publish = evaluation.config is not None and evaluation.cluster is not None
+        if self.unit.is_leader() and ready_to_publish:
+            self.publish(evaluation)
+            if self.tls is not None and self.published_switch() != evaluation.tls.switch:
+                # The controller leader has just turned TLS on or off: deploy under it now.
                 self._evaluation = None
                 evaluation = self.evaluate()
-            if evaluation.config is not None and evaluation.cluster is not None:
-                self.publish(evaluation)
-        if evaluation.config is not None and evaluation.cluster is not None:
+                self._apply_tls(evaluation)
+        if ready_to_publish:
             self.publish_unit(evaluation)
         report = self._deploy(evaluation) if evaluation.ready else None
         self.monitoring.apply(evaluation)
         return report
+
+    def _apply_tls(self, evaluation: Evaluation[ConfigT]) -> None:
+        """The CSR sent or replaced and the files written, before anything is deployed."""
+        if self.tls is not None:
+            evaluation.problems.extend(self.tls.apply(evaluation.tls))
 
     def _lead(self, peer: ops.Relation) -> None:
         """Keep the ordered member list current and create cluster-wide facts once."""
@@ -470,7 +520,12 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
     def _workload(self, evaluation: Evaluation[ConfigT], kind: str) -> Workload:
         config, cluster = evaluation.config, evaluation.cluster
         assert config is not None and cluster is not None
-        services = self.services(config, cluster, evaluation.inputs)
+        services = with_tls(
+            self.services(config, cluster, evaluation.inputs),
+            config.release,
+            evaluation.tls.material,
+            self.tls_stunnel_for,
+        )
         return workload(services, kind, config.release, cluster.address)
 
     def _on_collect_status(self, event: ops.CollectStatusEvent) -> None:
@@ -489,7 +544,8 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         if evaluation.config is not None and evaluation.config.unpinned:
             ready += f" (unpinned image tag {evaluation.config.image_tag})"
         if planned is not None:
-            ready = "; ".join([ready, *planned.notes, *self.active_notes(evaluation)])
+            notes = [*planned.notes, *evaluation.tls.notes, *self.active_notes(evaluation)]
+            ready = "; ".join([ready, *notes])
         event.add_status(combine(statuses, active_message=ready))
 
     def _container_statuses(
@@ -521,6 +577,8 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
             logger.warning("could not remove containers: %s", error)
         shutil.rmtree(self.env_dir, ignore_errors=True)
         self.monitoring.remove()
+        if self.tls is not None:
+            self.tls.remove()
         self._removing = True  # the status pass that follows records nothing again
 
     def _on_logs_action(self, event: ops.ActionEvent) -> None:

@@ -14,6 +14,7 @@ import ops
 from .cluster import Member
 from .config import WorkloadConfig
 from .containers import RegistryCredentials
+from .tls.component import TlsEvaluation
 
 ConfigT = TypeVar("ConfigT", bound=WorkloadConfig)
 
@@ -48,6 +49,8 @@ class Evaluation(Generic[ConfigT]):
     config: Optional[ConfigT] = None
     credentials: Optional[RegistryCredentials] = None
     cluster: Optional[Cluster] = None
+    # The unit's certificate and the deployment's switch; off for charms without `certificates`.
+    tls: TlsEvaluation = field(default_factory=TlsEvaluation)
     inputs: Any = None
 
     @property

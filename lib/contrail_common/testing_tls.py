@@ -3,15 +3,18 @@
 `Issuer` is a CA made with the library's provider-side helpers (`PrivateKey.generate`,
 `Certificate.generate_self_signed_ca`, `Certificate.generate`), which is what the
 self-signed-certificates charm runs; `provider_data` is the provider's application databag of
-interface v1 (`certificates`, `request_errors`) for the CSRs a unit wrote.
+interface v1 (`certificates`, `request_errors`) for the CSRs a unit wrote. The last part drives
+a charm's `certificates` relation in its ops.testing suite (`certify`, `answered`, `csrs`) and
+builds the TLS fields other applications publish (`report`, `switch_on`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from charmlibs.interfaces.tls_certificates import (
     Certificate,
@@ -22,8 +25,16 @@ from charmlibs.interfaces.tls_certificates import (
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from ops import testing
+
+from .tls.certificate import identity_of_pem
 
 VALIDITY = datetime.timedelta(days=90)
+
+# What a charm without a certificates relation publishes, as `testing.app_data`/`unit_data`
+# decode it: its leader's report of the application, and each unit's CA.
+REPORT_OFF = {"tls-state": "off", "tls-ca-fingerprint": None, "tls-ca-subject": None}
+NO_CA = {"tls-ca-fingerprint": None, "tls-ca-subject": None}
 
 
 class Entry(TypedDict):
@@ -180,4 +191,65 @@ def denial(csr: str, message: str = "IP addresses are not allowed") -> dict[str,
     return {
         "csr": csr,
         "error": {"code": 101, "name": "IP_NOT_ALLOWED", "message": message},
+    }
+
+
+# -- ops.testing: the certificates relation of a charm under test ---------------------------
+
+
+def certificates(provider: str = "self-signed-certificates", **kwargs: Any) -> testing.Relation:
+    """The unit's `certificates` relation with a v1 provider that has answered nothing yet."""
+    return testing.Relation("certificates", remote_app_name=provider, **kwargs)
+
+
+def relation_on(state: testing.State, endpoint: str) -> testing.RelationBase:
+    (found,) = [r for r in state.relations if r.endpoint == endpoint]
+    return found
+
+
+def with_relation(state: testing.State, changed: testing.RelationBase) -> testing.State:
+    """`state` with `changed` in place of the relation of the same id."""
+    others = [r for r in state.relations if r.id != changed.id]
+    return dataclasses.replace(state, relations=[*others, changed])
+
+
+def csrs(state: testing.State) -> list[str]:
+    """The CSRs the unit wrote on its certificates relation."""
+    return requested(relation_on(state, "certificates").local_unit_data)
+
+
+def answered(
+    state: testing.State, entries: Iterable[Entry], errors: Sequence[Mapping[str, object]] = ()
+) -> testing.State:
+    """`state` with the provider's databag answering as given."""
+    relation = relation_on(state, "certificates")
+    data = provider_data(entries, errors)
+    return with_relation(state, dataclasses.replace(relation, remote_app_data=data))
+
+
+def certify(ctx: testing.Context, state: testing.State, issuer: Issuer) -> testing.State:
+    """Run relation-created on the certificates relation, sign every CSR the unit wrote with
+    `issuer`, and run relation-changed with the answer: the unit now holds its certificate."""
+    state = ctx.run(ctx.on.relation_created(relation_on(state, "certificates")), state)
+    state = answered(state, [issuer.entry(csr) for csr in csrs(state)])
+    return ctx.run(ctx.on.relation_changed(relation_on(state, "certificates")), state)
+
+
+def report(state: str, ca_pem: str | None = None) -> dict[str, str]:
+    """An application leader's TLS report as a databag (encoded), e.g. for remote app data."""
+    identity = identity_of_pem(ca_pem) if ca_pem else None
+    return {
+        "tls-state": json.dumps(state),
+        "tls-ca-fingerprint": json.dumps(identity.fingerprint if identity else None),
+        "tls-ca-subject": json.dumps(identity.subject if identity else None),
+    }
+
+
+def switch_on(ca_pem: str) -> dict[str, str]:
+    """The controller's published switch, on with this CA, as a databag (encoded)."""
+    identity = identity_of_pem(ca_pem)
+    return {
+        "ssl-enabled": "true",
+        "ca-fingerprint": json.dumps(identity.fingerprint),
+        "ca-subject": json.dumps(identity.subject),
     }

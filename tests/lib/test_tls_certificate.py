@@ -112,11 +112,16 @@ def test_request_carries_every_name_once():
         hostnames=["Node1.maas.", "node1"],
     )
     assert names.addresses == ("10.0.0.10", "192.168.1.10", "10.0.0.100", "127.0.0.1")
-    assert names.hostnames == ("node1.maas", "node1")
+    assert names.hostnames == ("node1.maas",), "the short name is in no domain vault allows"
     request = certificate_request(names)
-    assert request.common_name == "node1"
+    assert request.common_name == "node1.maas"
     assert request.sans_ip == {"10.0.0.10", "192.168.1.10", "10.0.0.100", "127.0.0.1"}
-    assert request.sans_dns == {"node1.maas", "node1"}
+    assert request.sans_dns == {"node1.maas"}
+
+
+def test_a_machine_without_a_domain_keeps_its_short_name():
+    names = unit_names("10.0.0.10", hostnames=["node1", "node1"])
+    assert names.hostnames == ("node1",) and names.common_name == "node1"
 
 
 def test_a_host_name_too_long_for_the_subject_leaves_the_sans_alone():
@@ -124,3 +129,16 @@ def test_a_host_name_too_long_for_the_subject_leaves_the_sans_alone():
     names = unit_names("10.0.0.10", hostnames=[long])
     assert names.common_name is None
     assert certificate_request(names).sans_dns == {long}
+
+
+def test_the_machine_names_never_include_localhost(monkeypatch):
+    import socket
+
+    from contrail_common.tls.names import local_hostnames
+
+    monkeypatch.setattr(socket, "getfqdn", lambda: "localhost")
+    monkeypatch.setattr(socket, "gethostname", lambda: "vm")
+    assert local_hostnames() == ("vm",)
+    monkeypatch.setattr(socket, "getfqdn", lambda: "node1.maas")
+    monkeypatch.setattr(socket, "gethostname", lambda: "node1")
+    assert local_hostnames() == ("node1.maas", "node1")

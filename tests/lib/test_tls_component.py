@@ -13,7 +13,16 @@ from pathlib import Path
 import pytest
 from ops import testing
 
-from contrail_common.testing_tls import Issuer, denial, provider_data, requested
+from contrail_common.testing_tls import (
+    Issuer,
+    answered,
+    certificates,
+    certify,
+    csrs,
+    denial,
+    relation_on,
+    with_relation,
+)
 
 sys.path.insert(0, str(Path(__file__).parent / "tls_probe" / "src"))
 
@@ -47,10 +56,6 @@ def issuer() -> Issuer:
     return Issuer()
 
 
-def certificates(**kwargs) -> testing.Relation:
-    return testing.Relation("certificates", remote_app_name=PROVIDER, **kwargs)
-
-
 def controller(switch: Switch = OFF) -> testing.Relation:
     return testing.Relation(
         "controller",
@@ -65,31 +70,8 @@ def base_state(*relations: testing.Relation, **fields) -> testing.State:
     )
 
 
-def relation(state: testing.State, endpoint: str) -> testing.RelationBase:
-    (found,) = [r for r in state.relations if r.endpoint == endpoint]
-    return found
-
-
-def with_relation(state: testing.State, changed: testing.RelationBase) -> testing.State:
-    others = [r for r in state.relations if r.id != changed.id]
-    return dataclasses.replace(state, relations=[*others, changed])
-
-
-def answer(state: testing.State, entries=None, errors=()) -> testing.State:
-    """The provider's reply to the CSRs the unit wrote (signed by `entries`' issuer)."""
-    rel = relation(state, "certificates")
-    assert isinstance(rel, testing.Relation)
-    return with_relation(
-        state, dataclasses.replace(rel, remote_app_data=provider_data(entries or [], errors))
-    )
-
-
-def csrs(state: testing.State) -> list[str]:
-    return requested(relation(state, "certificates").local_unit_data)
-
-
 def reported(state: testing.State) -> dict:
-    data = relation(state, "controller").local_app_data
+    data = relation_on(state, "controller").local_app_data
     return {k: json.loads(v) for k, v in data.items()}
 
 
@@ -99,11 +81,9 @@ def deployed(host: HostRoot, module: str = MODULE) -> dict:
 
 def certified(ctx, issuer, *relations, switch: Switch = OFF, **fields) -> testing.State:
     """The unit related to the provider, its CSR written and answered."""
-    state = base_state(certificates(), controller(switch), *relations, **fields)
-    state = ctx.run(ctx.on.relation_created(relation(state, "certificates")), state)
-    (csr,) = csrs(state)
-    state = answer(state, [issuer.entry(csr)])
-    return ctx.run(ctx.on.relation_changed(relation(state, "certificates")), state)
+    return certify(
+        ctx, base_state(certificates(), controller(switch), *relations, **fields), issuer
+    )
 
 
 def test_no_provider_no_request_no_files_and_the_application_reports_off(ctx, host):
@@ -122,14 +102,14 @@ def test_relating_sends_one_csr_with_every_name_and_no_key(ctx, host):
     state = base_state(
         certificates(), controller(), config={"data-address": "192.168.1.10", "vip": "10.0.0.100"}
     )
-    out = ctx.run(ctx.on.relation_created(relation(state, "certificates")), state)
+    out = ctx.run(ctx.on.relation_created(relation_on(state, "certificates")), state)
     (csr,) = csrs(out)
     from charmlibs.interfaces.tls_certificates import CertificateSigningRequest
 
     request = CertificateSigningRequest.from_string(csr)
     assert request.sans_ip == {"10.0.0.10", "192.168.1.10", "10.0.0.100", "127.0.0.1"}
-    assert request.sans_dns == {"node1.maas", "node1"} and request.common_name == "node1"
-    unit_bag = json.dumps(dict(relation(out, "certificates").local_unit_data))
+    assert request.sans_dns == {"node1.maas"} and request.common_name == "node1.maas"
+    unit_bag = json.dumps(dict(relation_on(out, "certificates").local_unit_data))
     assert "PRIVATE KEY" not in unit_bag and "PRIVATE KEY" not in json.dumps(reported(out))
     assert out.unit_status == testing.ActiveStatus(
         f"Unit is ready; TLS: waiting for a certificate from {PROVIDER}"
@@ -144,14 +124,14 @@ def test_a_certificate_for_this_unit_is_written_reported_and_waits_for_the_switc
     THEN the files are written, the unit and the application report the CA, and the
     containers stay as they were until the controller turns TLS on."""
     state = base_state(certificates(), controller())
-    state = ctx.run(ctx.on.relation_created(relation(state, "certificates")), state)
+    state = ctx.run(ctx.on.relation_created(relation_on(state, "certificates")), state)
     (csr,) = csrs(state)
     stranger = Issuer("Stranger CA")
     from charmlibs.interfaces.tls_certificates import CertificateRequestAttributes, PrivateKey
 
     others = CertificateRequestAttributes(common_name="other").generate_csr(PrivateKey.generate())
-    state = answer(state, [stranger.entry(str(others)), issuer.entry(csr)])
-    out = ctx.run(ctx.on.relation_changed(relation(state, "certificates")), state)
+    state = answered(state, [stranger.entry(str(others)), issuer.entry(csr)])
+    out = ctx.run(ctx.on.relation_changed(relation_on(state, "certificates")), state)
 
     written = files.read_bundle(host, MODULE)
     assert written is not None and written.ca_identity == identity_of_pem(issuer.ca_pem)
@@ -163,7 +143,7 @@ def test_a_certificate_for_this_unit_is_written_reported_and_waits_for_the_switc
         "tls-ca-fingerprint": ca.fingerprint,
         "tls-ca-subject": ca.subject,
     }
-    peer = relation(out, "probe-cluster").local_unit_data
+    peer = relation_on(out, "probe-cluster").local_unit_data
     assert json.loads(peer["tls-ca-fingerprint"]) == ca.fingerprint
     assert "SSL_ENABLE" not in deployed(host)["config-api"]["env"]
     assert out.unit_status == testing.ActiveStatus(
@@ -179,10 +159,10 @@ def test_the_switch_on_renders_tls_for_the_containers_that_speak_it(ctx, host, i
     state = with_relation(
         state,
         dataclasses.replace(
-            relation(state, "controller"), remote_app_data=encode(**switch.fields())
+            relation_on(state, "controller"), remote_app_data=encode(**switch.fields())
         ),
     )
-    out = ctx.run(ctx.on.relation_changed(relation(state, "controller")), state)
+    out = ctx.run(ctx.on.relation_changed(relation_on(state, "controller")), state)
     rendered = deployed(host)
     api = rendered["config-api"]
     assert api["env"]["SSL_ENABLE"] == "true" and api["env"]["INTROSPECT_SSL_ENABLE"] == "false"
@@ -212,8 +192,8 @@ def test_renewal_same_ca_changes_the_hash_of_this_module_only(ctx, host, issuer)
     first = deployed(host)["config-api"]["labels"][HASH_LABEL]
 
     (csr,) = csrs(state)
-    state = answer(state, [issuer.entry(csr)])  # the provider renews: same CSR, new certificate
-    out = ctx.run(ctx.on.relation_changed(relation(state, "certificates")), state)
+    state = answered(state, [issuer.entry(csr)])  # the provider renews: same CSR, new certificate
+    out = ctx.run(ctx.on.relation_changed(relation_on(state, "certificates")), state)
     assert deployed(host)["config-api"]["labels"][HASH_LABEL] != first
     assert deployed(host)["node-init"]["labels"] == {}
     assert files.read_bundle(host, other_module) == other_files
@@ -227,13 +207,13 @@ def test_the_leader_reports_pending_until_every_unit_holds_a_certificate(ctx, ho
     state = dataclasses.replace(
         state, relations=[peer, *[r for r in state.relations if r.endpoint != "probe-cluster"]]
     )
-    state = ctx.run(ctx.on.relation_created(relation(state, "certificates")), state)
+    state = ctx.run(ctx.on.relation_created(relation_on(state, "certificates")), state)
     (csr,) = csrs(state)
-    state = answer(state, [issuer.entry(csr)])
-    out = ctx.run(ctx.on.relation_changed(relation(state, "certificates")), state)
+    state = answered(state, [issuer.entry(csr)])
+    out = ctx.run(ctx.on.relation_changed(relation_on(state, "certificates")), state)
     assert reported(out)["tls-state"] == "pending"
     ca = identity_of_pem(issuer.ca_pem)
-    peer_out = relation(out, "probe-cluster")
+    peer_out = relation_on(out, "probe-cluster")
     assert isinstance(peer_out, testing.PeerRelation)
     both = dataclasses.replace(
         peer_out,
@@ -248,7 +228,7 @@ def test_a_certificate_event_reconciles_once_per_hook(ctx, host, issuer, monkeyp
     calls = []
     original = TlsProbeCharm.reconcile
     monkeypatch.setattr(TlsProbeCharm, "reconcile", lambda self: calls.append(1) or original(self))
-    ctx.run(ctx.on.relation_changed(relation(state, "certificates")), state)
+    ctx.run(ctx.on.relation_changed(relation_on(state, "certificates")), state)
     assert len(calls) == 1
 
 
@@ -262,8 +242,8 @@ def test_a_new_ca_is_held_until_the_deployment_moves_to_it(ctx, host, issuer):
     before = files.read_bundle(host, MODULE)
     rotated = Issuer("Rotated CA")
     (csr,) = csrs(state)
-    state = answer(state, [rotated.entry(csr)])
-    out = ctx.run(ctx.on.relation_changed(relation(state, "certificates")), state)
+    state = answered(state, [rotated.entry(csr)])
+    out = ctx.run(ctx.on.relation_changed(relation_on(state, "certificates")), state)
     new = identity_of_pem(rotated.ca_pem)
     assert files.read_bundle(host, MODULE) == before
     assert reported(out)["tls-ca-fingerprint"] == new.fingerprint
@@ -273,10 +253,10 @@ def test_a_new_ca_is_held_until_the_deployment_moves_to_it(ctx, host, issuer):
     moved = with_relation(
         out,
         dataclasses.replace(
-            relation(out, "controller"), remote_app_data=encode(**Switch(True, new).fields())
+            relation_on(out, "controller"), remote_app_data=encode(**Switch(True, new).fields())
         ),
     )
-    out = ctx.run(ctx.on.relation_changed(relation(moved, "controller")), moved)
+    out = ctx.run(ctx.on.relation_changed(relation_on(moved, "controller")), moved)
     after = files.read_bundle(host, MODULE)
     assert after is not None and after.ca_identity == new
     assert out.unit_status == testing.ActiveStatus("Unit is ready")
@@ -293,10 +273,10 @@ def test_a_unit_on_another_ca_than_the_deployment_blocks_naming_both(ctx, host, 
 
 def test_a_denied_request_blocks_with_the_providers_reason(ctx, host):
     state = base_state(certificates(), controller())
-    state = ctx.run(ctx.on.relation_created(relation(state, "certificates")), state)
+    state = ctx.run(ctx.on.relation_created(relation_on(state, "certificates")), state)
     (csr,) = csrs(state)
-    state = answer(state, [], [denial(csr, "IP addresses are not allowed by this CA")])
-    out = ctx.run(ctx.on.relation_changed(relation(state, "certificates")), state)
+    state = answered(state, [], [denial(csr, "IP addresses are not allowed by this CA")])
+    out = ctx.run(ctx.on.relation_changed(relation_on(state, "certificates")), state)
     assert out.unit_status == testing.BlockedStatus(
         f"TLS: {PROVIDER} denied the certificate request: IP addresses are not allowed by this CA"
     )
@@ -305,12 +285,12 @@ def test_a_denied_request_blocks_with_the_providers_reason(ctx, host):
 
 def test_a_server_only_certificate_blocks_and_is_never_written(ctx, host, issuer):
     state = base_state(certificates(), controller())
-    state = ctx.run(ctx.on.relation_created(relation(state, "certificates")), state)
+    state = ctx.run(ctx.on.relation_created(relation_on(state, "certificates")), state)
     (csr,) = csrs(state)
     entry = issuer.entry(csr, issuer.server_only(csr))
     out = ctx.run(
-        ctx.on.relation_changed(relation(answer(state, [entry]), "certificates")),
-        answer(state, [entry]),
+        ctx.on.relation_changed(relation_on(answered(state, [entry]), "certificates")),
+        answered(state, [entry]),
     )
     assert isinstance(out.unit_status, testing.BlockedStatus)
     assert out.unit_status.message.startswith(
@@ -325,7 +305,7 @@ def test_a_provider_without_ip_names_blocks(ctx, host):
         certificates(remote_app_data={"capabilities": json.dumps({"supports_ip_sans": False})}),
         controller(),
     )
-    out = ctx.run(ctx.on.relation_created(relation(state, "certificates")), state)
+    out = ctx.run(ctx.on.relation_created(relation_on(state, "certificates")), state)
     assert isinstance(out.unit_status, testing.BlockedStatus)
     assert "issues no IP address names" in out.unit_status.message
 
@@ -335,7 +315,7 @@ def test_relation_removed_keeps_files_while_tls_is_on_then_removes_them(ctx, hos
     files until the controller publishes TLS off, and only then are the files removed."""
     switch = Switch(True, identity_of_pem(issuer.ca_pem))
     state = certified(ctx, issuer, switch=switch)
-    out = ctx.run(ctx.on.relation_broken(relation(state, "certificates")), state)
+    out = ctx.run(ctx.on.relation_broken(relation_on(state, "certificates")), state)
     assert reported(out)["tls-state"] == "off"
     assert files.read_bundle(host, MODULE) is not None
     assert deployed(host)["config-api"]["env"]["SSL_ENABLE"] == "true"
@@ -346,10 +326,10 @@ def test_relation_removed_keeps_files_while_tls_is_on_then_removes_them(ctx, hos
     off = with_relation(
         gone,
         dataclasses.replace(
-            relation(gone, "controller"), remote_app_data=encode(**Switch().fields())
+            relation_on(gone, "controller"), remote_app_data=encode(**Switch().fields())
         ),
     )
-    out = ctx.run(ctx.on.relation_changed(relation(off, "controller")), off)
+    out = ctx.run(ctx.on.relation_changed(relation_on(off, "controller")), off)
     assert files.read_bundle(host, MODULE) is None
     assert not host.path(f"/etc/contrail/ssl/{MODULE}").exists()
     assert "SSL_ENABLE" not in deployed(host)["config-api"]["env"]
@@ -383,8 +363,8 @@ def test_an_address_change_re_requests_and_keeps_the_old_files_meanwhile(ctx, ho
     )
     assert reported(out)["tls-state"] == "ready"
 
-    answered = answer(out, [issuer.entry(old_csr), issuer.entry(new_csr)])
-    out = ctx.run(ctx.on.relation_changed(relation(answered, "certificates")), answered)
+    replied = answered(out, [issuer.entry(old_csr), issuer.entry(new_csr)])
+    out = ctx.run(ctx.on.relation_changed(relation_on(replied, "certificates")), replied)
     after = files.read_bundle(host, MODULE)
     assert after is not None and after != before
     assert out.unit_status == testing.ActiveStatus("Unit is ready")
@@ -396,7 +376,7 @@ def test_unknown_addresses_never_withdraw_the_csr(ctx, host, issuer):
     blank = dataclasses.replace(state, config={"address": ""})
     out = ctx.run(ctx.on.config_changed(), blank)
     assert csrs(out) == [csr]
-    out = ctx.run(ctx.on.relation_changed(relation(out, "certificates")), out)
+    out = ctx.run(ctx.on.relation_changed(relation_on(out, "certificates")), out)
     assert csrs(out) == [csr]
     assert files.read_bundle(host, MODULE) is not None
 

@@ -174,8 +174,8 @@ def test_unit_certificates_complete_a_mutual_handshake_as_server_and_as_client(h
     def common_name(peer) -> str:
         return dict(item[0] for item in peer["subject"])["commonName"]
 
-    assert common_name(seen["server"]) == "control1"
-    assert common_name(seen["client"]) == "compute1"
+    assert common_name(seen["server"]) == "control1.maas"
+    assert common_name(seen["client"]) == "compute1.maas"
 
 
 def test_a_certificate_from_another_ca_fails_the_handshake(host, issuer):

@@ -7,7 +7,15 @@ import ops
 
 from contrail_common.tls.certificate import CaIdentity
 from contrail_common.tls.fields import TlsReportFields, TlsSwitchFields, TlsUnitFields
-from contrail_common.tls.switch import OFF, AppTls, Switch, application_tls, decide, unit_fields
+from contrail_common.tls.switch import (
+    OFF,
+    AppTls,
+    Decision,
+    Switch,
+    application_tls,
+    decide,
+    unit_fields,
+)
 
 CA_A = CaIdentity("a" * 64, "CN=CA one")
 CA_B = CaIdentity("b" * 64, "CN=CA two")
@@ -67,6 +75,11 @@ def test_tls_turns_on_only_when_every_application_is_ready_from_one_ca():
     assert decide(apps, OFF) == decide(apps, Switch(True, CA_A))
     assert decide(apps, OFF).switch == Switch(True, CA_A)
     assert decide(apps, OFF).problems == ()
+
+
+def test_applications_not_yet_reporting_want_nothing_on_their_own():
+    apps = [AppTls("contrail-controller", "off"), *(AppTls(a, None) for a in APPS[1:])]
+    assert decide(apps, OFF) == decide(_all(None), OFF) == Decision(OFF)
 
 
 def test_an_application_not_yet_reporting_counts_as_pending():

@@ -49,6 +49,8 @@ from contrail_common.host import HostError, running_kernel
 from contrail_common.images.releases import UnknownReleaseError
 from contrail_common.monitoring.cos import IntrospectPort
 from contrail_common.services import Service
+from contrail_common.tls.component import read_switch
+from contrail_common.tls.switch import Switch
 from contrail_interfaces import contrail_controller_v0 as controller_schema
 
 logger = logging.getLogger(__name__)
@@ -411,8 +413,13 @@ class ContrailAgentCharm(ContrailCharm[AgentConfig]):
 
     # -- what the agent publishes ----------------------------------------------------------
 
+    def published_switch(self) -> Switch:
+        return read_switch(self.model.get_relation(CONTROLLER))
+
     def publish(self, evaluation: Evaluation[AgentConfig]) -> None:
-        data = controller_schema.RequirerAppData.model_validate({"unit_type": "agent"})
+        data = controller_schema.RequirerAppData.model_validate(
+            {"unit_type": "agent", **evaluation.tls.report_fields()}
+        )
         for relation in self.model.relations[CONTROLLER]:
             write_databag(relation, self.app, data)
 

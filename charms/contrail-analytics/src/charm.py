@@ -10,6 +10,8 @@ from contrail_common.base_charm import Cluster, ContrailCharm, Evaluation
 from contrail_common.databag import write_databag
 from contrail_common.monitoring.nrpe import HttpCheck
 from contrail_common.services import Service
+from contrail_common.tls.component import read_switch
+from contrail_common.tls.switch import Switch
 from contrail_interfaces import contrail_analytics_v0 as analytics_schema
 from contrail_interfaces import contrail_analyticsdb_v0 as analyticsdb_schema
 
@@ -25,6 +27,9 @@ class ContrailAnalyticsCharm(ContrailCharm[AnalyticsConfig]):
     metrics_port = 9742
     ports = PORTS
     http_checks = (HttpCheck("api", 8081),)
+    # The analytics API, alarm-gen and query engine of every analytics unit read each other's
+    # redis: under TLS redis listens on 127.0.0.1 only and a stunnel serves them.
+    tls_stunnel_for = ("redis",)
 
     def gather(
         self, config: AnalyticsConfig, cluster: Cluster
@@ -61,13 +66,18 @@ class ContrailAnalyticsCharm(ContrailCharm[AnalyticsConfig]):
     ) -> list[Service]:
         return services(config, cluster, inputs)
 
+    def published_switch(self) -> Switch:
+        return read_switch(self.model.get_relation(PROVIDES))
+
     def publish(self, evaluation: Evaluation[AnalyticsConfig]) -> None:
         cluster = evaluation.cluster
         assert cluster is not None
         # Nothing is announced before min-cluster-size units are known.
         ips = cluster.addresses if cluster.complete else []
         for relation in self.model.relations[PROVIDES]:
-            data = analytics_schema.ProviderAppData.model_validate({"analytics_ips": ips})
+            data = analytics_schema.ProviderAppData.model_validate(
+                {"analytics_ips": ips, **evaluation.tls.report_fields()}
+            )
             write_databag(relation, self.app, data)
         for relation in self.model.relations[ANALYTICSDB]:
             data = analyticsdb_schema.RequirerAppData.model_validate(

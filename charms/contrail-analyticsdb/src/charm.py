@@ -9,8 +9,9 @@ import ops
 from analyticsdb import PORTS, VERSION_IMAGE, AnalyticsdbConfig, AnalyticsdbInputs, services
 
 from contrail_common.base_charm import Cluster, ContrailCharm, Evaluation
-from contrail_common.databag import write_databag
+from contrail_common.databag import MalformedDatabagError, read_databag, write_databag
 from contrail_common.services import Service
+from contrail_common.tls.switch import OFF, Switch
 from contrail_interfaces import contrail_analyticsdb_v0 as schema
 
 PROVIDES = "contrail-analyticsdb"
@@ -109,6 +110,17 @@ class ContrailAnalyticsdbCharm(ContrailCharm[AnalyticsdbConfig]):
 
     # -- what the leader publishes -----------------------------------------------------------
 
+    def published_switch(self) -> Switch:
+        """The controller's decision; the analytics application writes no TLS switch."""
+        for relation in self.model.relations[PROVIDES]:
+            try:
+                data = read_databag(relation, relation.app, schema.RequirerAppData)
+            except MalformedDatabagError:
+                continue  # gather reports it
+            if data is not None and data.unit_type == "controller":
+                return Switch.from_fields(data)
+        return OFF
+
     def publish(self, evaluation: Evaluation[AnalyticsdbConfig]) -> None:
         cluster = evaluation.cluster
         assert cluster is not None
@@ -116,7 +128,9 @@ class ContrailAnalyticsdbCharm(ContrailCharm[AnalyticsdbConfig]):
         # requirer's data is missing: both requirers wait for these addresses, so holding them
         # back until they have written would deadlock.
         ips = cluster.addresses if cluster.complete else []
-        data = schema.ProviderAppData.model_validate({"analyticsdb_ips": ips})
+        data = schema.ProviderAppData.model_validate(
+            {"analyticsdb_ips": ips, **evaluation.tls.report_fields()}
+        )
         for relation in self.model.relations[PROVIDES]:
             write_databag(relation, self.app, data)
 

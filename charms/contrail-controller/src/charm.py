@@ -21,6 +21,10 @@ from contrail_common.databag import write_databag
 from contrail_common.monitoring.cos import IntrospectPort
 from contrail_common.monitoring.nrpe import HttpCheck
 from contrail_common.services import Service
+from contrail_common.tls.certificate import ca_certs
+from contrail_common.tls.component import read_report, read_switch
+from contrail_common.tls.fields import TlsSwitchFields
+from contrail_common.tls.switch import AppTls, Decision, Switch, decide
 from contrail_interfaces import contrail_analytics_v0 as analytics_schema
 from contrail_interfaces import contrail_analyticsdb_v0 as analyticsdb_schema
 from contrail_interfaces import contrail_controller_v0 as controller_schema
@@ -49,7 +53,7 @@ class ContrailControllerCharm(ContrailCharm[ControllerConfig]):
     introspects = (IntrospectPort("control", 8083),)
     ports = PORTS
     data_network_option = "data-network"
-    # The web UI always speaks HTTPS; the config API follows the charm's TLS (off today).
+    # The web UI always speaks HTTPS; the config API follows the deployment's TLS.
     http_checks = (HttpCheck("api", 8082), HttpCheck("webui", 8143, tls=True))
 
     def __init__(self, framework: ops.Framework) -> None:
@@ -140,6 +144,39 @@ class ContrailControllerCharm(ContrailCharm[ControllerConfig]):
     ) -> list[Service]:
         return services(config, cluster, inputs)
 
+    # -- TLS: the controller leader decides for the deployment --------------------------------
+
+    def published_switch(self) -> Switch:
+        """The leader's decision as it keeps it on the peer relation, for every controller unit."""
+        return read_switch(self.peer, self.app)
+
+    def tls_decision(self, evaluation: Evaluation[ControllerConfig]) -> Decision:
+        """Leader only: TLS on once every related application holds a certificate from one CA
+        (this one included), off once one of them has no certificates relation."""
+        reports = [evaluation.tls.report or AppTls(self.app.name, None)]
+        for endpoint in (ANALYTICS, ANALYTICSDB):
+            reports += [read_report(relation) for relation in self.model.relations[endpoint]]
+        for relation in sorted(self.model.relations[PROVIDES], key=lambda r: r.id):
+            data = self.read_app_data(relation, controller_schema.RequirerAppData, [])
+            app = relation.app.name if relation.app is not None else PROVIDES
+            # Consumers that run no Contrail daemon (OpenStack, tools) take only the CA.
+            if data is None or data.unit_type in (None, "agent", "kubernetes"):
+                reports.append(AppTls.from_fields(app, data))
+        hint = evaluation.tls.provider or "<provider>"
+        return decide(reports, self.published_switch(), hint)
+
+    def workload_checks(self, evaluation: Evaluation[ControllerConfig]) -> list[ops.StatusBase]:
+        if not self.unit.is_leader():
+            return []
+        return list(self.tls_decision(evaluation).problems)
+
+    def _published_ca(self, evaluation: Evaluation[ControllerConfig], switch: Switch) -> list[str]:
+        """The deployment's CA, from this unit's files, while TLS is on."""
+        held = evaluation.tls.files
+        if not switch.enabled or held is None or held.ca_identity != switch.ca:
+            return []
+        return ca_certs(held.ca)
+
     # -- what the leader publishes -----------------------------------------------------------
 
     def leader_setup(self, peer: ops.Relation, data: PeerAppData) -> PeerAppData:
@@ -162,6 +199,9 @@ class ContrailControllerCharm(ContrailCharm[ControllerConfig]):
             if isinstance(evaluation.inputs, ControllerInputs)
             else ControllerInputs()
         )
+        switch = self.tls_decision(evaluation).switch
+        if self.peer is not None:
+            write_databag(self.peer, self.app, TlsSwitchFields.model_validate(switch.fields()))
         # Nothing is announced before min-cluster-size units are known.
         ips = cluster.addresses if cluster.complete else []
         data_ips = cluster.data_addresses if cluster.complete else []
@@ -172,7 +212,8 @@ class ContrailControllerCharm(ContrailCharm[ControllerConfig]):
                 "analytics_ips": inputs.analytics_ips,
                 "analyticsdb_ips": inputs.analyticsdb_ips,
                 "auth_mode": config.auth_mode,
-                "ssl_enabled": False,
+                **switch.fields(),
+                "ca_certs": self._published_ca(evaluation, switch),
                 "kubernetes_clusters": {
                     name: {
                         "pod_subnets": list(k8s.pod_subnets),
@@ -190,6 +231,7 @@ class ContrailControllerCharm(ContrailCharm[ControllerConfig]):
             "controller_data_ips": data_ips,
             "auth_mode": config.auth_mode,
             "cloud_orchestrator": inputs.orchestrator or None,
+            **switch.fields(),
         }
         for relation in self.model.relations[ANALYTICS]:
             write_databag(

@@ -25,9 +25,12 @@ from kubernetes_master import PORTS, VERSION_IMAGE, MasterConfig, MasterInputs, 
 
 from contrail_common.base_charm import Cluster, ContrailCharm, Evaluation
 from contrail_common.cluster import PeerAppData
+from contrail_common.config import InvalidConfigError
 from contrail_common.databag import MalformedDatabagError, read_databag, write_databag
 from contrail_common.services import Service
 from contrail_common.text import unsafe_problem
+from contrail_common.tls.component import read_switch
+from contrail_common.tls.switch import OFF, Switch
 from contrail_interfaces import contrail_controller_v0 as controller_schema
 from contrail_interfaces import contrail_kubernetes_config_v0 as config_schema
 from contrail_interfaces import kube_api_endpoint_v0 as endpoint_schema
@@ -298,6 +301,15 @@ class ContrailKubernetesMasterCharm(ContrailCharm[MasterConfig]):
 
     # -- what the units publish -------------------------------------------------------------
 
+    def published_switch(self) -> Switch:
+        """The controller's decision; nested mode runs no TLS (its underlay is not ours)."""
+        try:
+            if MasterConfig.load(self.config).nested_mode:
+                return OFF
+        except InvalidConfigError:
+            return OFF  # nothing deploys: the status names the option
+        return read_switch(self.model.get_relation(CONTROLLER))
+
     def publish_unit(self, evaluation: Evaluation[MasterConfig]) -> None:
         config = evaluation.config
         if config is not None and evaluation.ready and self._stored.deployed_nested_mode is None:
@@ -318,6 +330,7 @@ class ContrailKubernetesMasterCharm(ContrailCharm[MasterConfig]):
                     "pod_subnets": pod_subnets,
                     "kubernetes_api_server": inputs.api_host or None,
                     "kubernetes_api_port": inputs.api_port or None,
+                    **evaluation.tls.report_fields(),
                 }
             )
             write_databag(relation, self.app, data)

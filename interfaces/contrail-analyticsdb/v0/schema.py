@@ -7,18 +7,20 @@ from __future__ import annotations
 from typing import Literal, Optional
 
 from contrail_common.addresses import Address
-from contrail_common.databag import DatabagModel
+from contrail_common.tls.fields import TlsReportFields, TlsSwitchFields
 
 
-class ProviderAppData(DatabagModel):
-    """Written by the analyticsdb leader; empty until min-cluster-size units are known."""
+class ProviderAppData(TlsReportFields):
+    """Written by the analyticsdb leader; empty until min-cluster-size units are known. The TLS
+    fields say whether every analyticsdb unit holds a certificate, and from which CA."""
 
     analyticsdb_ips: list[Address] = []
 
 
-class RequirerAppData(DatabagModel):
-    """Written by the leader of each requirer: the controller fills the controller fields,
-    analytics fills `analytics_ips`; `unit_type` says which one wrote it.
+class RequirerAppData(TlsSwitchFields):
+    """Written by the leader of each requirer: the controller fills the controller fields and
+    the deployment's TLS decision, analytics fills `analytics_ips`; `unit_type` says which one
+    wrote it (only the controller's TLS fields count).
     """
 
     unit_type: Optional[Literal["controller", "analytics"]] = None

@@ -10,6 +10,7 @@ from typing import Optional
 
 from contrail_common.addresses import Address, AddressText
 from contrail_common.databag import DatabagModel
+from contrail_common.tls.fields import TlsSwitchFields, TlsUnitFields
 
 
 class Member(DatabagModel):
@@ -20,15 +21,17 @@ class Member(DatabagModel):
     data_address: Optional[AddressText] = None
 
 
-class PeerUnitData(DatabagModel):
-    """Written by every unit about itself, on every reconcile."""
+class PeerUnitData(TlsUnitFields):
+    """Written by every unit about itself, on every reconcile: its addresses and the CA of the
+    certificate it holds (`tls-ca-fingerprint`, `tls-ca-subject`; null while it holds none)."""
 
     address: Optional[Address] = None
     data_address: Optional[Address] = None
 
 
-class PeerAppData(DatabagModel):
-    """Written by the leader only."""
+class PeerAppData(TlsSwitchFields):
+    """Written by the leader only. The controller's leader also keeps its TLS decision here
+    (`ssl-enabled`, `ca-fingerprint`, `ca-subject`), which its other units render from."""
 
     members: list[Member] = []
     # IDs of charm-owned secrets the leader created for the whole application.

@@ -9,6 +9,7 @@ from typing import Literal, Optional
 from contrail_common.addresses import Address, Host, Network, Port
 from contrail_common.config import ClusterName
 from contrail_common.databag import DatabagModel
+from contrail_common.tls.fields import TlsPublishedCa, TlsReportFields
 
 AuthMode = Literal["rbac", "cloud-admin", "no-auth"]
 
@@ -21,20 +22,21 @@ class KubernetesCluster(DatabagModel):
     api_port: Optional[Port] = None
 
 
-class ProviderAppData(DatabagModel):
-    """Written by the controller leader; empty lists until min-cluster-size units are known."""
+class ProviderAppData(TlsPublishedCa):
+    """Written by the controller leader; empty lists until min-cluster-size units are known.
+    The TLS fields are the deployment's decision and, while TLS is on, its CA."""
 
     controller_ips: list[Address] = []
     controller_data_ips: list[Address] = []
     analytics_ips: list[Address] = []
     analyticsdb_ips: list[Address] = []
     auth_mode: Optional[AuthMode] = None
-    ssl_enabled: bool = False
     kubernetes_clusters: dict[ClusterName, KubernetesCluster] = {}
 
 
-class RequirerAppData(DatabagModel):
-    """Written by the leader of each requiring application about itself."""
+class RequirerAppData(TlsReportFields):
+    """Written by the leader of each requiring application about itself; the TLS fields say
+    whether every unit of it holds a certificate (agent, kubernetes-master)."""
 
     unit_type: Optional[Literal["agent", "kubernetes", "openstack", "command"]] = None
     cluster_name: Optional[ClusterName] = None

@@ -118,6 +118,7 @@ class Monitoring(ops.Object):
             monitor.update(
                 config.nagios_context, config.nagios_servicegroups,
                 containers, self.charm.http_checks, cluster.address,
+                evaluation.tls.material.enabled,  # the APIs speak HTTPS under TLS
             )  # fmt: skip
         except OSError as error:  # monitoring never fails the workload's hook
             logger.error("could not update the nrpe checks: %s", error)

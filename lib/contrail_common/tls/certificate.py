@@ -7,6 +7,7 @@ some, CA first from self-signed-certificates), so the path is worked out from th
 
 from __future__ import annotations
 
+import base64
 import datetime
 import hashlib
 from collections.abc import Sequence
@@ -78,6 +79,21 @@ def identity(certificate: x509.Certificate) -> CaIdentity:
 
 def identity_of_pem(pem: str) -> CaIdentity:
     return identity(_load_all(pem)[0])
+
+
+def ca_certs(pem: str) -> list[str]:
+    """The certificates of a PEM file as one-line values: the base64 DER of each, in order."""
+    return [
+        base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode()
+        for c in _load_all(pem)
+    ]
+
+
+def ca_pem(values: Sequence[str]) -> str:
+    """The PEM file `ca_certs` was made from."""
+    return "".join(
+        _pem(x509.load_der_x509_certificate(base64.b64decode(v, validate=True))) for v in values
+    )
 
 
 def bundle(

@@ -24,18 +24,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, Union
 
 import ops
 from charmlibs.interfaces import tls_certificates as tls
 
+from ..databag import MalformedDatabagError, read_databag
 from ..hostpaths import HostRoot
 from . import files
 from .certificate import CaIdentity, CertificateBundle, CertificateProblem, bundle
 from .env import OFF as MATERIAL_OFF
 from .env import TlsMaterial
+from .fields import TlsReportFields, TlsSwitchFields, TlsUnitFields
 from .names import UnitNames, certificate_request
-from .switch import Switch
+from .switch import OFF, AppTls, Switch, application_tls, unit_fields
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +59,12 @@ class TlsEvaluation:
     ca: Optional[CaIdentity] = None
     files: Optional[CertificateBundle] = field(default=None, repr=False)
     remove_files: bool = False
+    # Leader only: what it reports for the whole application (`report`).
+    report: Optional[AppTls] = None
+
+    def report_fields(self) -> dict[str, object]:
+        """The leader's `TlsReportFields` values to publish; none without a report."""
+        return self.report.fields() if self.report is not None else {}
 
 
 class TlsCertificates(ops.Object):
@@ -270,6 +278,26 @@ class TlsCertificates(ops.Object):
             return [ops.BlockedStatus(f"TLS: cannot write the certificate files: {error}")]
         return []
 
+    def remove(self) -> None:
+        """The unit is going: its certificate files go with it."""
+        if files.remove_bundle(self.host, self.module):
+            logger.info("certificate files of %s removed", self.module)
+
+    # -- what a leader reports ----------------------------------------------------------------
+
+    def report(
+        self, peer: Optional[ops.Relation], own: Optional[CaIdentity]
+    ) -> tuple[AppTls, list[ops.StatusBase]]:
+        """Leader: the application's TLS from its own CA (`own`, as evaluated in this hook) and
+        every other unit's report on the peer relation."""
+        units: dict[str, Optional[TlsUnitFields]] = {
+            self.model.unit.name: TlsUnitFields.model_validate(unit_fields(own))
+        }
+        if peer is not None:
+            for unit in peer.units:
+                units[unit.name] = _read(peer, unit, TlsUnitFields)
+        return application_tls(self.model.app.name, self.related, units)
+
     # -- the library's requests and events ----------------------------------------------------
 
     def _requests(
@@ -298,3 +326,29 @@ def _legacy_provider(relation: ops.Relation) -> bool:
     if relation.app is not None and "certificates" in relation.data[relation.app]:
         return False
     return any(_LEGACY_KEYS & set(relation.data[unit]) for unit in relation.units)
+
+
+def read_switch(
+    relation: Optional[ops.Relation], owner: Union[ops.Application, ops.Unit, None] = None
+) -> Switch:
+    """The deployment's switch as published in `relation`'s databag of `owner` (the remote
+    application unless given); off when absent or malformed (the reader of the whole databag
+    reports a malformed one)."""
+    if relation is None:
+        return OFF
+    return Switch.from_fields(_read(relation, owner or relation.app, TlsSwitchFields))
+
+
+def read_report(relation: ops.Relation) -> AppTls:
+    """What the remote application's leader reported about its TLS (nothing yet: state None)."""
+    app = relation.app.name if relation.app is not None else relation.name
+    return AppTls.from_fields(app, _read(relation, relation.app, TlsReportFields))
+
+
+def _read(relation: ops.Relation, owner, model):
+    if owner is None:
+        return None
+    try:
+        return read_databag(relation, owner, model)
+    except MalformedDatabagError:
+        return None

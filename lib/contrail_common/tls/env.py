@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,15 +83,23 @@ def profile_of(image: str) -> Profile:
 
 
 def with_tls(
-    services: Sequence[Service], release: ReleaseLine, material: TlsMaterial
+    services: Sequence[Service],
+    release: ReleaseLine,
+    material: TlsMaterial,
+    stunnel_for: Collection[str] = (),
 ) -> list[Service]:
-    """The services as they run under `material`: unchanged while TLS is off."""
+    """The services as they run under `material`: unchanged while TLS is off.
+
+    `stunnel_for` names the redis services remote clients read (analytics'): each gets a
+    `redis_stunnel` beside it while TLS is on.
+    """
     if not material.enabled:
         return list(services)
     facts = load()
     mount = Mount(source=material.host_dir, target=facts.container_dir)
+    fronts = [redis_stunnel(s) for s in services if s.name in stunnel_for]
     result = []
-    for service in services:
+    for service in [*services, *fronts]:
         profile = profile_of(service.image)
         env = {k: v for k, v in profile.env.items() if release.name in facts.lines[k]}
         changed = dataclasses.replace(service, env={**service.env, **env})
@@ -109,7 +117,7 @@ def redis_stunnel(redis: Service) -> Service:
     """The stunnel container that serves a redis to remote clients over TLS (analytics).
 
     It listens on the unit's address from REDIS_NODES and the redis port, and connects to the
-    redis that TLS confines to 127.0.0.1. Add it only while TLS is on; `with_tls` gives it its
+    redis that TLS confines to 127.0.0.1. `with_tls` adds it while TLS is on and gives it its
     files.
     """
     env = {key: redis.env[key] for key in ("REDIS_NODES", "REDIS_SERVER_PORT") if key in redis.env}

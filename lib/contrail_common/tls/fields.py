@@ -8,7 +8,7 @@ Three kinds, by who writes them:
   on `contrail-analytics` and `contrail-analyticsdb` (provider app data) and
   `contrail-controller` (requirer app data of the agent and kubernetes-master).
 - `TlsSwitchFields`, the controller leader's decision for the deployment: on
-  `contrail-controller` (provider app data, with `ca-cert` for consumers that request no
+  `contrail-controller` (provider app data, with `ca-certs` for consumers that request no
   certificates), and relayed to analytics and analyticsdb (their requirer app data written by
   the controller) and by kubernetes-master to its nodes if they ever need it.
 
@@ -19,7 +19,9 @@ copying the fields; the keys are the field names with hyphens, JSON values, as e
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Annotated, Literal, Optional
+
+from pydantic import StringConstraints
 
 from ..databag import DatabagModel
 
@@ -27,6 +29,8 @@ from ..databag import DatabagModel
 # pending: related, but not every unit holds a certificate (or units hold different CAs);
 # ready: every unit holds a certificate from the CA named beside it.
 TlsState = Literal["off", "pending", "ready"]
+# One certificate's DER, base64 (the body of its PEM on one line).
+Base64Der = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]+={0,2}$")]
 
 
 class TlsUnitFields(DatabagModel):
@@ -54,6 +58,8 @@ class TlsSwitchFields(DatabagModel):
 
 class TlsPublishedCa(TlsSwitchFields):
     """`contrail-controller` provider data also carries the CA itself (public), for consumers
-    that are not `tls-certificates` requirers (OpenStack, tools)."""
+    that are not `tls-certificates` requirers (OpenStack, tools): the certificates of the CA
+    file, signing CA first, each as the base64 DER of its PEM body (`certificate.ca_certs`),
+    because no relation value may hold a line break. Empty while TLS is off."""
 
-    ca_cert: Optional[str] = None
+    ca_certs: list[Base64Der] = []

@@ -80,8 +80,14 @@ def remove_bundle(host: HostRoot, module: str) -> bool:
 def _directory(path: Path, mode: int, group: Optional[int]) -> None:
     path.mkdir(parents=True, exist_ok=True)
     os.chmod(path, mode)
-    if group is not None:
+    if group is not None and _may_chown(group):
         os.chown(path, -1, group)
+
+
+def _may_chown(group: int) -> bool:
+    """Only root gives files to another group. Juju runs every hook as root; a rehearsal or a
+    test run by a user leaves the group as it is (the mode still keeps others out)."""
+    return os.geteuid() == 0 or group in os.getgroups()
 
 
 def _write(path: Path, content: str, mode: int, group: Optional[int]) -> bool:
@@ -95,7 +101,7 @@ def _write(path: Path, content: str, mode: int, group: Optional[int]) -> bool:
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         os.fchmod(descriptor, mode)
-        if group is not None:
+        if group is not None and _may_chown(group):
             os.fchown(descriptor, -1, group)
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)

@@ -1,9 +1,16 @@
 """The names a unit is reached by, and the certificate request that carries them.
 
 Every peer connects by address (XMPP to the control nodes' data addresses, sandesh to the
-collectors, RabbitMQ, Cassandra and the APIs to the control addresses), and a few tools by host
-name, so the request holds all of them. It is rebuilt from the current names on every reconcile:
-a changed address gives a changed request, and the TLS library then replaces the CSR.
+collectors, RabbitMQ, Cassandra and the APIs to the control addresses), and people and a few
+tools by host name, so the request holds all of them. It is rebuilt from the current names on
+every reconcile: a changed address gives a changed request, and the TLS library then replaces
+the CSR.
+
+The host name is the machine's FQDN, which is also the subject's common name; the short name
+is added only on a machine without a domain. Vault's PKI role signs only names under its
+`common_name` domain (allowed_domains with allow_subdomains, vault-operator
+lib/charms/vault_k8s/v0/vault_client.py create_or_update_pki_charm_role) and requires a
+common name, so a short name, in no domain, would make vault refuse the whole request.
 """
 
 from __future__ import annotations
@@ -30,9 +37,8 @@ class UnitNames:
 
     @property
     def common_name(self) -> Optional[str]:
-        """The short host name, the subject tools show; None when X.509 cannot hold it."""
-        short = next((name for name in self.hostnames if "." not in name), None)
-        name = short or (self.hostnames[0] if self.hostnames else None)
+        """The host name, the subject tools show; None when X.509 cannot hold it."""
+        name = self.hostnames[0] if self.hostnames else None
         return name if name and len(name) <= _MAX_COMMON_NAME else None
 
 
@@ -44,7 +50,8 @@ def unit_names(
 ) -> UnitNames:
     """The names of a unit: its control address, then any others the caller knows (the
     controller's data address, the agent's vhost0 address), the VIP, 127.0.0.1 for local
-    clients, and the FQDN and short host name (the machine's, unless given)."""
+    clients, and the host names (the machine's, unless given) with a domain, or all of them
+    when none has one."""
     ordered: list[str] = []
     for candidate in (address, *extra_addresses, vip, LOOPBACK):
         if not candidate:
@@ -57,14 +64,21 @@ def unit_names(
         name = name.strip().rstrip(".").lower()
         if name and name not in names:
             names.append(name)
-    return UnitNames(tuple(ordered), tuple(names))
+    qualified = [name for name in names if "." in name]
+    return UnitNames(tuple(ordered), tuple(qualified or names))
 
 
 def local_hostnames() -> tuple[str, ...]:
-    """This machine's FQDN and short host name (one name when they are the same)."""
+    """This machine's FQDN and short host name (one name when they are the same); never
+    `localhost`, which a machine without a resolvable name gets as its FQDN."""
     fqdn = socket.getfqdn()
     short = socket.gethostname().split(".")[0]
-    return tuple(dict.fromkeys(name for name in (fqdn, short) if name))
+    names = (name for name in (fqdn, short) if name and not _loopback_name(name))
+    return tuple(dict.fromkeys(names))
+
+
+def _loopback_name(name: str) -> bool:
+    return name.lower().split(".")[0] in ("localhost", "localhost6")
 
 
 def certificate_request(names: UnitNames) -> CertificateRequestAttributes:

@@ -134,8 +134,9 @@ def decide(
 
     `certificates_hint` names the provider for the message that says what to relate.
     """
-    wanted = [a for a in applications if a.state != "off"]
-    if not wanted:
+    # Applications that have not reported yet want nothing on their own; once another one
+    # wants TLS they count as pending.
+    if not any(a.state in ("pending", "ready") for a in applications):
         return Decision(OFF)
     unwanted = [a.app for a in applications if a.state == "off"]
     if unwanted:

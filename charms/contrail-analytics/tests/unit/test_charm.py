@@ -17,6 +17,7 @@ from contrail_common.testing import (
     read_env_file,
     unit_data,
 )
+from contrail_common.testing_tls import NO_CA, REPORT_OFF
 
 BASE = {
     "node-init",
@@ -45,7 +46,7 @@ def test_ready_leader_runs_the_base_services(ctx, engine, host):
     assert env["ANALYTICSDB_ENABLE"] == "false"
     assert env["CLOUD_ORCHESTRATOR"] == "kubernetes"
     (provided,) = app_data(out, "contrail-analytics")
-    assert provided == {"analytics-ips": ["192.0.2.0"]}
+    assert provided == {"analytics-ips": ["192.0.2.0"], **REPORT_OFF}
 
 
 def test_analyticsdb_adds_alarm_and_snmp_groups(ctx, engine, host):
@@ -154,7 +155,7 @@ def test_min_cluster_size_gates_publication(ctx, engine):
         ctx.on.config_changed(), ready_state(config={"image-tag": TAG, "min-cluster-size": 3})
     )
     assert out.unit_status.name == "waiting"
-    assert app_data(out, "contrail-analytics") == [{"analytics-ips": []}]
+    assert app_data(out, "contrail-analytics") == [{"analytics-ips": [], **REPORT_OFF}]
     assert engine.containers == {}
     three = peer(
         peers_data={
@@ -169,7 +170,7 @@ def test_min_cluster_size_gates_publication(ctx, engine):
         ),
     )
     assert app_data(out, "contrail-analytics") == [
-        {"analytics-ips": ["192.0.2.0", "10.0.1.11", "10.0.1.12"]}
+        {"analytics-ips": ["192.0.2.0", "10.0.1.11", "10.0.1.12"], **REPORT_OFF}
     ]
     assert out.unit_status.name == "active"
 
@@ -178,7 +179,7 @@ def test_non_leader_waits_then_deploys(ctx, engine):
     out = ctx.run(ctx.on.config_changed(), ready_state(leader=False))
     assert out.unit_status == testing.WaitingStatus("waiting for the leader to add this unit")
     assert unit_data(out, "analytics-cluster") == [
-        {"address": "192.0.2.0", "data-address": "192.0.2.0"}
+        {"address": "192.0.2.0", "data-address": "192.0.2.0", **NO_CA}
     ]
     members = [{"unit": "contrail-analytics/0", "address": "192.0.2.0", "data-address": None}]
     out = ctx.run(

@@ -28,6 +28,7 @@ from ops import testing
 
 from contrail_common.containers import ContainerState, Mount, RestartPolicy
 from contrail_common.testing import MALFORMED_SECRET_URI, juju_delivers, read_env_file, unit_data
+from contrail_common.testing_tls import NO_CA, REPORT_OFF
 
 ALL_CONTAINERS = {
     "node-init",
@@ -181,11 +182,11 @@ def test_leader_publishes_its_addresses_to_both_requirers(ctx):
     out = ctx.run(ctx.on.config_changed(), ready_state())
     assert provided(out) == {"contrail-controller": [BINDING], "contrail-analytics": [BINDING]}
     for data in app_data(out, ENDPOINT):
-        assert data == {"analyticsdb-ips": [BINDING]}
+        assert data == {"analyticsdb-ips": [BINDING], **REPORT_OFF}
     (peer_data,) = app_data(out, PEER)
     assert peer_data["members"] == [member(0, BINDING)]
     (own,) = unit_data(out, PEER)
-    assert own == {"address": BINDING, "data-address": BINDING}
+    assert own == {"address": BINDING, "data-address": BINDING, **NO_CA}
 
 
 def test_addresses_are_published_while_a_requirer_is_missing(ctx, engine):

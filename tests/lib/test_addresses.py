@@ -111,7 +111,7 @@ SHAPES = [
 
 
 # Required fields of nested models, given valid values while another field is drawn.
-REQUIRED = {"unit": "app/0", "address": "10.0.0.1"}
+REQUIRED = {"unit": "app/0", "address": "10.0.0.1", "member": 1, "service": "cassandra"}
 
 
 def accepts(model: type[BaseModel], field: str, value: object) -> bool:

@@ -120,6 +120,8 @@ class Model:
         self.unit_bags: dict[tuple[int, str], dict[str, str]] = collections.defaultdict(dict)
         self.peer_ids: dict[str, int] = {}
         self.secrets: dict[str, dict[str, testing.Secret]] = collections.defaultdict(dict)
+        # Secrets a unit owns (the TLS library keeps the unit's private key in one).
+        self.unit_secrets: dict[str, list[testing.Secret]] = collections.defaultdict(list)
         self.established: set[int] = set()
         self.issuers: dict[str, SelfSignedIssuer] = {}
         # Cassandra and RabbitMQ as the units' own tools see them (`exec` in their containers).
@@ -382,7 +384,7 @@ class Model:
             config=dict(app.options),
             relations=relations,
             networks=networks,
-            secrets=list(self.secrets[unit.app].values()),
+            secrets=[*self.secrets[unit.app].values(), *self.unit_secrets[unit.name]],
             stored_states=list(unit.stored),
             opened_ports=unit.ports,
         )
@@ -440,6 +442,7 @@ class Model:
             for secret in out.secrets:
                 if secret.owner == "app":
                     self.secrets[unit.app][secret.id] = dataclasses.replace(secret)
+        self.unit_secrets[unit.name] = [s for s in out.secrets if s.owner == "unit"]
         unit.stored = list(out.stored_states)
         unit.ports = frozenset(out.opened_ports)
         unit.status = out.unit_status
@@ -531,20 +534,53 @@ class Model:
             self.run(unit, lambda ctx, state: ctx.on.config_changed())
             self.settle()
         for relation in relations:
-            self.established.add(relation.id)
-            for side, other in (relation.sides, relation.sides[::-1]):
-                for unit in self.apps[side.app].units if self.apps[side.app].charm else []:
-                    if not self.takes_part(unit, relation, other):
-                        continue
-                    self.run(
-                        unit,
-                        lambda ctx, state, rid=relation.id: ctx.on.relation_created(
-                            state.get_relation(rid)
-                        ),
-                    )
-                    self.changed(unit, relation.id, None)
-            self.settle()
+            self._establish(relation)
         self.update_status()
+
+    def _establish(self, relation: RelationSpec) -> None:
+        self.established.add(relation.id)
+        for side, other in (relation.sides, relation.sides[::-1]):
+            for unit in self.apps[side.app].units if self.apps[side.app].charm else []:
+                if not self.takes_part(unit, relation, other):
+                    continue
+                self.run(
+                    unit,
+                    lambda ctx, state, rid=relation.id: ctx.on.relation_created(
+                        state.get_relation(rid)
+                    ),
+                )
+                self.changed(unit, relation.id, None)
+        self.settle()
+
+    def add_relation(self, one: str, other: str) -> None:
+        """`juju integrate APP:ENDPOINT APP:ENDPOINT`, as a relation with a new id."""
+        sides = tuple(Side(*end.split(":")) for end in (one, other))
+        container = any(self._endpoint(side).get("scope") == "container" for side in sides)
+        used = [r.id for r in self.relations] + list(self.peer_ids.values())
+        relation = RelationSpec(max(used) + 1, sides, container)  # type: ignore[arg-type]
+        self.relations.append(relation)
+        self._establish(relation)
+
+    def remove_relation(self, one: str, other: str) -> None:
+        """`juju remove-relation APP:ENDPOINT APP:ENDPOINT`: relation-broken on every unit of
+        ours taking part, then the relation and its data are gone."""
+        ends = {tuple(end.split(":")) for end in (one, other)}
+        (relation,) = [
+            r for r in self.relations
+            if r.id in self.established and {(s.app, s.endpoint) for s in r.sides} == ends
+        ]  # fmt: skip
+        for side, other_side in (relation.sides, relation.sides[::-1]):
+            for unit in self.apps[side.app].units if self.apps[side.app].charm else []:
+                if self.takes_part(unit, relation, other_side):
+                    self.run(unit, lambda ctx, state: ctx.on.relation_broken(
+                        state.get_relation(relation.id)
+                    ))  # fmt: skip
+        self.established.discard(relation.id)
+        self.queue = collections.deque(item for item in self.queue if item[1] != relation.id)
+        for bags in (self.app_bags, self.unit_bags):
+            for key in [key for key in bags if key[0] == relation.id]:
+                del bags[key]
+        self.settle()
 
     def add_unit(self, app_name: str) -> list[Unit]:
         """`juju add-unit` of a principal: a new machine, the unit, and the subordinates that

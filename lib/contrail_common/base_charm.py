@@ -18,12 +18,14 @@ from typing import Any, ClassVar, Generic, Optional, TypeVar, Union
 import ops
 from pydantic import BaseModel
 
-from .cluster import Member, PeerAppData, PeerUnitData, update_members
+from .cluster import Member, PeerAppData
 from .config import InvalidConfigError, WorkloadConfig
 from .containers import ApplyReport, ContainerEngine, EngineError, make_engine
-from .databag import MalformedDatabagError, read_databag, write_databag
+from .databag import MalformedDatabagError, read_databag
 from .evaluation import Cluster, ConfigT, Evaluation
 from .hostpaths import HostRoot
+from .membership import Targets, node_hostname
+from .membership.component import PeerMembership
 from .monitoring import cos, nrpe
 from .monitoring.component import Monitoring, install_packages
 from .monitoring.states import record_container_states
@@ -69,6 +71,8 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
     introspects: ClassVar[tuple[cos.IntrospectPort, ...]] = ()
     # The redis services remote clients read (analytics'): a stunnel fronts each under TLS.
     tls_stunnel_for: ClassVar[tuple[str, ...]] = ()
+    # The services whose own cluster keeps members, where the leader removes departed ones.
+    membership_targets: ClassVar[Targets] = Targets()
 
     # Where host files live; tests point it at a scratch tree.
     host: ClassVar[HostRoot] = HostRoot()
@@ -85,11 +89,19 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         self._evaluation: Optional[Evaluation[ConfigT]] = None
         self._removing = False
         # Components: each handles its own endpoints' events and is called at fixed places.
+        # Membership first: a unit being removed must know it before any handler reconciles.
+        self.membership: Optional[PeerMembership] = None
+        if self.peer_endpoint:
+            self.membership = PeerMembership(self, self.peer_endpoint, self.membership_targets)
         self.monitoring = Monitoring(self, self.project, self.host)
         self.tls: Optional[TlsCertificates] = None
         if CERTIFICATES in self.meta.relations:
             self.tls = TlsCertificates(self, self.project, self.host, self.reconcile)
-        owned = (*self.monitoring.endpoints, *(self.tls.endpoints if self.tls else ()))
+        owned = (
+            *self.monitoring.endpoints,
+            *(self.tls.endpoints if self.tls else ()),
+            *(self.membership.endpoints if self.membership else ()),
+        )
         for event in (
             self.on.install,
             self.on.config_changed,
@@ -176,6 +188,10 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         """Install Ubuntu packages (the metrics exporter's python3-prometheus-client)."""
         install_packages(names)
 
+    def resolve_hostname(self, address: str) -> Optional[str]:
+        """The short name `address` resolves to, as the RabbitMQ entrypoint finds it."""
+        return node_hostname(address)
+
     # -- reading relations -------------------------------------------------------------------
 
     def require_relation(
@@ -247,13 +263,7 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
 
     def peer_app_data(self) -> PeerAppData:
         """What the leader keeps on the peer relation (empty until it first writes)."""
-        peer = self.peer
-        if peer is None:
-            return PeerAppData()
-        try:
-            return read_databag(peer, self.app, PeerAppData) or PeerAppData()
-        except MalformedDatabagError:
-            return PeerAppData()  # the leader rewrites it on its next reconcile
+        return self.membership.app_data() if self.membership else PeerAppData()
 
     def runtime_kind(self, config: WorkloadConfig) -> str:
         """The engine of this unit's containers: the one they were created on, if any."""
@@ -354,22 +364,10 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         data_address = self.data_address(config, address, problems)
         if data_address is None:
             return None
-        if self.peer_endpoint is None:
+        if self.membership is None:
             alone = [Member(unit=self.unit.name, address=address, data_address=data_address)]
             return Cluster(address, data_address, alone, 1)
-        stored = self.peer_app_data()
-        min_size = int(getattr(config, "min_cluster_size", 1))
-        cluster = Cluster(address, data_address, list(stored.members), min_size)
-        if self.unit.name not in {m.unit for m in cluster.members}:
-            problems.append(ops.WaitingStatus("waiting for the leader to add this unit"))
-        elif not cluster.complete:
-            problems.append(
-                ops.WaitingStatus(
-                    f"waiting for {min_size - len(cluster.members)} more "
-                    f"{self.app.name} unit(s) (min-cluster-size {min_size})"
-                )
-            )
-        return cluster
+        return self.membership.cluster(config, address, data_address, problems)
 
     def _address(
         self, config: ConfigT, option: str, problems: list[ops.StatusBase]
@@ -400,18 +398,8 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         """Publish this unit's facts, lead if leader, and deploy when nothing is missing."""
         self._evaluation = None
         evaluation = self.evaluate()
-        peer = self.peer
-        if peer is not None and evaluation.cluster is not None:
-            own = PeerUnitData.model_validate(
-                {
-                    "address": evaluation.cluster.address,
-                    "data_address": evaluation.cluster.data_address,
-                    **unit_fields(evaluation.tls.ca),
-                }
-            )
-            write_databag(peer, self.unit, own)
-        if self.unit.is_leader() and peer is not None:
-            self._lead(peer)
+        # This unit's facts, and as leader the members: evaluate again once they changed.
+        if self.membership and self.membership.apply(evaluation, unit_fields(evaluation.tls.ca)):
             self._evaluation = None
             evaluation = self.evaluate()
         self._apply_tls(evaluation)
@@ -433,20 +421,6 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         """The CSR sent or replaced and the files written, before anything is deployed."""
         if self.tls is not None:
             evaluation.problems.extend(self.tls.apply(evaluation.tls))
-
-    def _lead(self, peer: ops.Relation) -> None:
-        """Keep the ordered member list current and create cluster-wide facts once."""
-        data = self.peer_app_data()
-        published: dict[str, PeerUnitData] = {}
-        for unit in {self.unit, *peer.units}:
-            try:
-                unit_data = read_databag(peer, unit, PeerUnitData)
-            except MalformedDatabagError:
-                continue
-            if unit_data is not None:
-                published[unit.name] = unit_data
-        data = data.model_copy(update={"members": update_members(data.members, published)})
-        write_databag(peer, self.app, self.leader_setup(peer, data))
 
     def _deploy(self, evaluation: Evaluation[ConfigT]) -> Optional[ApplyReport]:
         config, cluster = evaluation.config, evaluation.cluster
@@ -531,6 +505,8 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
     def _on_collect_status(self, event: ops.CollectStatusEvent) -> None:
         evaluation = self.evaluate()
         statuses: list[ops.StatusBase] = [*evaluation.problems, *self.monitoring.statuses()]
+        if self.membership:
+            statuses.extend(self.membership.statuses(evaluation.config))
         # The services and their notes, worked out once for this status pass.
         planned = None
         if evaluation.ready and evaluation.config is not None:
@@ -545,6 +521,8 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
             ready += f" (unpinned image tag {evaluation.config.image_tag})"
         if planned is not None:
             notes = [*planned.notes, *evaluation.tls.notes, *self.active_notes(evaluation)]
+            if self.membership:
+                notes += self.membership.notes(evaluation.config)
             ready = "; ".join([ready, *notes])
         event.add_status(combine(statuses, active_message=ready))
 

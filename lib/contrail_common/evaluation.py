@@ -11,9 +11,12 @@ from typing import Any, Generic, Optional, TypeVar
 
 import ops
 
-from .cluster import Member
+from .cluster import Member, PeerAppData
 from .config import WorkloadConfig
 from .containers import RegistryCredentials
+from .membership.lists import addresses, ordinal_list, zoo_servers
+from .membership.roster import Roster
+from .membership.schema import Service
 from .tls.component import TlsEvaluation
 
 ConfigT = TypeVar("ConfigT", bound=WorkloadConfig)
@@ -21,16 +24,32 @@ ConfigT = TypeVar("ConfigT", bound=WorkloadConfig)
 
 @dataclass
 class Cluster:
-    """This unit's addresses and the application's ordered members, as the leader keeps them."""
+    """This unit's addresses and its application's members, as the leader keeps them.
+
+    `members` are the units on the peer relation, by id: the client lists, what is published
+    and what the size gate counts once formed. The services' own lists come from `roster`,
+    which keeps a departed member in a service until its removal from it is done, and renders
+    ordinal lists from the permanent ids (`membership.lists`).
+    """
 
     address: str
     data_address: str
     members: list[Member]
     min_size: int
+    # The leader's whole member data; built from `members` when not given (charms without a
+    # peer relation, tests).
+    roster: Optional[Roster] = None
+
+    def __post_init__(self) -> None:
+        if self.roster is None:
+            self.roster = Roster(PeerAppData(members=self.members))
 
     @property
     def complete(self) -> bool:
-        return len(self.members) >= self.min_size
+        """min-cluster-size members known. Departed members not yet removed still count: a
+        scale-in that is held keeps the cluster serving as it was."""
+        assert self.roster is not None
+        return len(self.roster.members) >= self.min_size
 
     @property
     def addresses(self) -> list[str]:
@@ -39,6 +58,25 @@ class Cluster:
     @property
     def data_addresses(self) -> list[str]:
         return [m.data_address or m.address for m in self.members]
+
+    def serving(self, service: Service) -> list[str]:
+        """The addresses `service` itself still counts as members (Cassandra seeds, RabbitMQ
+        nodes), in id order."""
+        assert self.roster is not None
+        return addresses(self.roster.in_service(service))
+
+    @property
+    def ordinal_addresses(self) -> list[str]:
+        """Each member at the position of its id, the placeholder where nobody holds it any
+        more: the zookeeper container's ZOOKEEPER_NODES, the kafka container's KAFKA_NODES."""
+        assert self.roster is not None
+        return ordinal_list(self.roster.members)
+
+    @property
+    def zoo_servers(self) -> str:
+        """ZOO_SERVERS: the ZooKeeper ensemble by id."""
+        assert self.roster is not None
+        return zoo_servers(self.roster.in_service("zookeeper"))
 
 
 @dataclass

@@ -65,6 +65,8 @@ def place_charm(
     monkeypatch.setattr(charm, "make_engine", lambda self, kind: engine)
     monkeypatch.setattr(charm, "install_runtime", lambda self, kind: "docker")
     monkeypatch.setattr(charm, "host_addresses", lambda self: parsed)
+    # Each unit's address resolves to the name Juju gives its machine.
+    monkeypatch.setattr(charm, "resolve_hostname", lambda self, address: "juju-c0ffee-0")
     # Nothing on the test host is restarted or installed; apt is modelled by the file that
     # shows the exporter's package is there.
     monkeypatch.setattr(charm, "systemctl_runner", lambda self: RecordingRunner())

@@ -79,7 +79,9 @@ def services(config: AnalyticsConfig, cluster: Cluster, inputs: AnalyticsInputs)
     ]
     if with_db:
         kafka = {
-            "KAFKA_NODES": own,
+            # Ordinal, by member id: the broker's position is its broker.id, kept in its log
+            # volume, so it must never move (`membership.yaml`).
+            "KAFKA_NODES": join(cluster.ordinal_addresses),
             "ZOOKEEPER_NODES": controllers,
             "ZOOKEEPER_PORT": "2181",
             # No KAFKA_LISTEN_ADDRESS: only when it is unset does the entrypoint find this

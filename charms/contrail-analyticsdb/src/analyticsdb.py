@@ -84,7 +84,8 @@ def services(
                 cluster_name="contrail_analytics",
                 ports=ANALYTICS_CASSANDRA,
                 node_type=ROLE,
-                addresses=cluster.addresses,
+                # A departed member stays until the leader removed it from the ring.
+                addresses=cluster.serving("cassandra"),
                 jvm_options=config.cassandra_jvm_extra_opts,
             ),
             mounts=(

@@ -10,7 +10,8 @@ from analyticsdb import PORTS, VERSION_IMAGE, AnalyticsdbConfig, AnalyticsdbInpu
 
 from contrail_common.base_charm import Cluster, ContrailCharm, Evaluation
 from contrail_common.databag import MalformedDatabagError, read_databag, write_databag
-from contrail_common.services import Service
+from contrail_common.membership import CassandraTarget, Targets
+from contrail_common.services import ANALYTICS_CASSANDRA, Service
 from contrail_common.tls.switch import OFF, Switch
 from contrail_interfaces import contrail_analyticsdb_v0 as schema
 
@@ -29,6 +30,8 @@ class ContrailAnalyticsdbCharm(ContrailCharm[AnalyticsdbConfig]):
     node_role = "analyticsdb"
     version_image = VERSION_IMAGE
     metrics_port = 9743
+    # The leader removes departed units from the analytics database's Cassandra ring.
+    membership_targets = Targets(CassandraTarget("database-cassandra", ANALYTICS_CASSANDRA.jmx))
     ports = PORTS
 
     # -- inputs ------------------------------------------------------------------------------

@@ -18,9 +18,10 @@ from controller import (
 from contrail_common.base_charm import Cluster, ContrailCharm, Evaluation
 from contrail_common.cluster import PeerAppData
 from contrail_common.databag import write_databag
+from contrail_common.membership import CassandraTarget, RabbitmqTarget, Targets
 from contrail_common.monitoring.cos import IntrospectPort
 from contrail_common.monitoring.nrpe import HttpCheck
-from contrail_common.services import Service
+from contrail_common.services import CONFIG_CASSANDRA, Service
 from contrail_common.tls.certificate import ca_certs
 from contrail_common.tls.component import read_report, read_switch
 from contrail_common.tls.fields import TlsSwitchFields
@@ -53,6 +54,13 @@ class ContrailControllerCharm(ContrailCharm[ControllerConfig]):
     introspects = (IntrospectPort("control", 8083),)
     ports = PORTS
     data_network_option = "data-network"
+    # The leader removes departed units from the config database's Cassandra, its RabbitMQ
+    # and ZooKeeper's server list.
+    membership_targets = Targets(
+        CassandraTarget("configdb-cassandra", CONFIG_CASSANDRA.jmx),
+        RabbitmqTarget("configdb-rabbitmq"),
+        zookeeper=True,
+    )
     # The web UI always speaks HTTPS; the config API follows the deployment's TLS.
     http_checks = (HttpCheck("api", 8082), HttpCheck("webui", 8143, tls=True))
 

@@ -250,11 +250,17 @@ def _common_env(
 
 
 def _configdb_env(config: ControllerConfig, cluster: Cluster) -> Mapping[str, dict[str, str]]:
-    """The third-party database services read their own variables only."""
-    nodes = join(cluster.addresses)
+    """The third-party database services read their own variables only.
+
+    Their member lists come from the permanent member ids (`Cluster`): ZooKeeper finds its myid
+    at its position in ZOOKEEPER_NODES (ordinal, placeholders where members were removed) and
+    uses ZOO_SERVERS as it is; a departed member stays in each service's list until the leader
+    removed it from that service.
+    """
     zookeeper = {
         "NODE_TYPE": "config-database",
-        "ZOOKEEPER_NODES": nodes,
+        "ZOOKEEPER_NODES": join(cluster.ordinal_addresses),
+        "ZOO_SERVERS": cluster.zoo_servers,
         "ZOOKEEPER_PORT": "2181",
         "ZOOKEEPER_PORTS": "2888:3888",
     }
@@ -265,13 +271,13 @@ def _configdb_env(config: ControllerConfig, cluster: Cluster) -> Mapping[str, di
             cluster_name="contrail_database",
             ports=CONFIG_CASSANDRA,
             node_type="config-database",
-            addresses=cluster.addresses,
+            addresses=cluster.serving("cassandra"),
             jvm_options=config.cassandra_jvm_extra_opts,
         ),
         "zookeeper": zookeeper,
         "rabbitmq": {
             "NODE_TYPE": "config-database",
-            "RABBITMQ_NODES": nodes,
+            "RABBITMQ_NODES": join(cluster.serving("rabbitmq")),
             "RABBITMQ_NODE_PORT": "5673",
         },
     }

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from typing import Optional
 
+from .ids import migrate
 from .schema import MemberRecord, MembershipAppData, Removal, Service
 
 
 class Roster:
     def __init__(self, data: MembershipAppData) -> None:
         self.data = data
-        self.members = sorted(data.members, key=lambda m: m.id or 0)
+        # Members of a databag written before ids have their position as their id, as the
+        # leader will number them (what the images derived from it).
+        self.members = sorted(migrate(data.members), key=lambda m: m.id or 0)
         self._removals = {r.member: r for r in data.removals}
 
     @property

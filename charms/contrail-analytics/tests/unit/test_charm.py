@@ -179,7 +179,7 @@ def test_non_leader_waits_then_deploys(ctx, engine):
     out = ctx.run(ctx.on.config_changed(), ready_state(leader=False))
     assert out.unit_status == testing.WaitingStatus("waiting for the leader to add this unit")
     assert unit_data(out, "analytics-cluster") == [
-        {"address": "192.0.2.0", "data-address": "192.0.2.0", **NO_CA}
+        {"address": "192.0.2.0", "data-address": "192.0.2.0", "hostname": "juju-c0ffee-0", **NO_CA}
     ]
     members = [{"unit": "contrail-analytics/0", "address": "192.0.2.0", "data-address": None}]
     out = ctx.run(

@@ -184,9 +184,16 @@ def test_leader_publishes_its_addresses_to_both_requirers(ctx):
     for data in app_data(out, ENDPOINT):
         assert data == {"analyticsdb-ips": [BINDING], **REPORT_OFF}
     (peer_data,) = app_data(out, PEER)
-    assert peer_data["members"] == [member(0, BINDING)]
+    assert peer_data["members"] == [
+        {**member(0, BINDING), "id": 1, "hostname": "juju-c0ffee-0", "departed": False}
+    ]
     (own,) = unit_data(out, PEER)
-    assert own == {"address": BINDING, "data-address": BINDING, **NO_CA}
+    assert own == {
+        "address": BINDING,
+        "data-address": BINDING,
+        "hostname": "juju-c0ffee-0",
+        **NO_CA,
+    }
 
 
 def test_addresses_are_published_while_a_requirer_is_missing(ctx, engine):
@@ -239,14 +246,17 @@ def test_cassandra_seeds_hold_every_member(ctx, host):
 
 
 @pytest.mark.parametrize(
-    "present, expected",
+    "present, published",
     [
         ([1, 2], ["10.0.0.12", "10.0.0.10", "10.0.0.11"]),
         ([2], ["10.0.0.12", "10.0.0.10"]),
     ],
     ids=["all-stay", "one-departed"],
 )
-def test_new_leader_keeps_member_order(ctx, host, present, expected):
+def test_new_leader_keeps_member_order(ctx, host, present, published):
+    """A departed member is published no more, but stays among the Cassandra seeds (and in
+    the members, by id) until the leader removed it from the ring."""
+    everyone = ["10.0.0.12", "10.0.0.10", "10.0.0.11"]
     members = [member(2, "10.0.0.12"), member(0, "10.0.0.10"), member(1, "10.0.0.11")]
     relation = peer(
         members=members, peers_data={i: encode(address=f"10.0.0.1{i}") for i in present}
@@ -255,9 +265,10 @@ def test_new_leader_keeps_member_order(ctx, host, present, expected):
     state = ready_state(config=config, relations=[relation, controller(), analytics()])
     out = ctx.run(ctx.on.leader_elected(), state)
     (peer_data,) = app_data(out, PEER)
-    assert [m["address"] for m in peer_data["members"]] == expected
-    assert provided(out)["contrail-controller"] == expected
-    assert env_of(host, "database-cassandra")["CASSANDRA_SEEDS"] == ",".join(expected)
+    assert [m["address"] for m in peer_data["members"]] == everyone
+    assert [m["id"] for m in peer_data["members"]] == [1, 2, 3]
+    assert provided(out)["contrail-controller"] == published
+    assert env_of(host, "database-cassandra")["CASSANDRA_SEEDS"] == ",".join(everyone)
 
 
 def test_non_leader_waits_for_the_leader_then_deploys(ctx, engine):

@@ -80,8 +80,11 @@ def test_leader_publishes_cluster_data_everywhere(ctx):
     assert to_db["unit-type"] == "controller"
     (peer_data,) = app_data(out, "controller-cluster")
     assert peer_data["members"] == [
-        {"unit": "contrail-controller/0", "address": "192.0.2.0", "data-address": "192.0.2.0"}
-    ]
+        {
+            "unit": "contrail-controller/0", "address": "192.0.2.0", "data-address": "192.0.2.0",
+            "id": 1, "hostname": "juju-c0ffee-0", "departed": False,
+        }
+    ]  # fmt: skip
 
 
 def test_every_missing_prerequisite_is_listed(ctx, engine):
@@ -184,7 +187,9 @@ def test_three_units_publish_ordered_lists(ctx, engine):
     assert engine.containers[f"{PROJECT}-configdb-cassandra"].spec.env_file is not None
 
 
-def test_new_leader_keeps_member_order_and_drops_departed(ctx):
+def test_new_leader_keeps_member_ids_and_marks_the_departed_for_removal(ctx):
+    """Members of a databag written before ids keep their position as their id; the one no
+    longer on the relation stays (departed) until the leader removed it from the services."""
     members = [
         {"unit": "contrail-controller/2", "address": "10.0.0.12", "data-address": None},
         {"unit": "contrail-controller/0", "address": "10.0.0.10", "data-address": None},
@@ -198,11 +203,13 @@ def test_new_leader_keeps_member_order_and_drops_departed(ctx):
     state = ready_state(relations=[relation, analytics(), kubernetes()], secrets=[cookie_secret()])
     out = ctx.run(ctx.on.leader_elected(), state)
     (peer_data,) = app_data(out, "controller-cluster")
-    assert [m["unit"] for m in peer_data["members"]] == [
-        "contrail-controller/2",
-        "contrail-controller/0",
+    assert [(m["unit"], m["id"], m["departed"]) for m in peer_data["members"]] == [
+        ("contrail-controller/2", 1, False),
+        ("contrail-controller/0", 2, False),
+        ("contrail-controller/1", 3, True),
     ]
     assert peer_data["members"][1]["address"] == "192.0.2.0", "this unit's new address, in place"
+    assert [r["member"] for r in peer_data["removals"]] == [3]
 
 
 def test_non_leader_waits_for_the_leader_then_deploys(ctx, engine):

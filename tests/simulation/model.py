@@ -807,6 +807,7 @@ class _placed:
             "probe",
             "systemctl_runner",
             "install_packages",
+            "resolve_hostname",
         )
         self.saved = {
             name: self.charm.__dict__.get(name) for name in names if hasattr(self.charm, name)
@@ -827,6 +828,9 @@ class _placed:
         if "systemctl_runner" in self.saved:
             # Nothing is restarted on the rehearsal's host.
             self.charm.systemctl_runner = lambda _self: _not_run
+        if "resolve_hostname" in self.saved:
+            # A unit's address resolves to its machine's name (how Juju's LXD machines are named).
+            self.charm.resolve_hostname = lambda _self, address: machine.hostname
         if "install_packages" in self.saved:
             self.charm.install_packages = lambda _self, names: None  # no apt in a rehearsal
         if "probe" in self.saved:

@@ -120,10 +120,22 @@ def merge(
     (juju/charm@f5d79a50fdf959cd340a853aa65c6af5f06a21b3:overlay.go, ReadAndMergeBundleData with
     each source's BasePath; bundledatasrc.go: the file's directory), so given `overlay_dir` such a
     path is made absolute here; the base bundle's stay relative to the bundle.
+    An application given no body is removed with its relations (overlay.go, applyOverlay:
+    "if an overlay defines an empty application ... it will be removed from the base bundle
+    together with any associated relations").
     """
     merged = copy.deepcopy(base)
+    for name, value in (overlay.get("applications") or {}).items():
+        if not value:
+            (merged.get("applications") or {}).pop(name, None)
+            merged["relations"] = [
+                pair for pair in merged.get("relations") or []
+                if all(str(end).split(":")[0] != name for end in pair)
+            ]  # fmt: skip
     for section in ("machines", "applications"):
         for key, value in (overlay.get(section) or {}).items():
+            if section == "applications" and not value:
+                continue
             target = merged.setdefault(section, {}).setdefault(key, {})
             for field_name, field_value in (value or {}).items():
                 if field_name == "options":
@@ -132,7 +144,9 @@ def merge(
                     target["charm"] = str((overlay_dir / str(field_value)).resolve())
                 else:
                     target[field_name] = field_value
-    merged["relations"] = list(base.get("relations") or []) + list(overlay.get("relations") or [])
+    merged["relations"] = list(merged.get("relations") or []) + list(
+        overlay.get("relations") or []
+    )
     return merged
 
 

@@ -257,3 +257,19 @@ def test_local_charm_paths_lead_to_our_charms_from_the_file_that_names_them(path
             assert (directory / "charmcraft.yaml").is_file(), (
                 f"{path.name}: {name}: {charm} leads to {directory}, not to one of charms/"
             )
+
+
+def test_an_overlay_application_without_a_body_goes_with_its_relations():
+    """As Juju merges overlays (juju/charm overlay.go): the vault overlay takes the base
+    bundle's self-signed-certificates away, and the Contrail charms' relations to it."""
+    base = {
+        "applications": {"a": {"charm": "a"}, "ca": {"charm": "ca"}},
+        "relations": [["a:certificates", "ca:certificates"], ["a:x", "a:y"]],
+    }
+    overlay = {
+        "applications": {"ca": None, "vault": {"charm": "vault"}},
+        "relations": [["a:certificates", "vault:vault-pki"]],
+    }
+    merged = merge(base, overlay)
+    assert set(merged["applications"]) == {"a", "vault"}
+    assert merged["relations"] == [["a:x", "a:y"], ["a:certificates", "vault:vault-pki"]]

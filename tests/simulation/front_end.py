@@ -67,8 +67,8 @@ def charms_of(bundle: Path, document: dict[str, Any]) -> dict[str, CharmMeta]:
                     "inside the repository's bundles/ folder, or make the path point at charms/"
                 )
             charms[app] = our_charm(directory)
-        elif app in recorded:
-            charms[app] = recorded[app]
+        elif charm in recorded:
+            charms[app] = recorded[charm]
         else:
             raise RehearsalError(
                 f"{app}: charm {charm or '(none)'} is neither one of ours (a ./ path) nor a "
@@ -78,10 +78,12 @@ def charms_of(bundle: Path, document: dict[str, Any]) -> dict[str, CharmMeta]:
 
 
 def channels_of(document: dict[str, Any]) -> dict[str, str]:
-    """The channel each store charm is pinned to, so its recorded metadata is that release's."""
+    """The channel each store charm is pinned to, by charm name (an application may be named
+    otherwise, as the vault overlay's vault-root-ca), so its recorded metadata is that
+    release's."""
     return {
-        app: str(spec["channel"])
-        for app, spec in document["applications"].items()
+        str(spec["charm"]): str(spec["channel"])
+        for spec in document["applications"].values()
         if (spec or {}).get("channel")
     }
 

@@ -26,6 +26,8 @@ from contrail_common.tls.certificate import ca_certs
 from contrail_common.tls.component import read_report, read_switch
 from contrail_common.tls.fields import TlsSwitchFields
 from contrail_common.tls.switch import AppTls, Decision, Switch, decide
+from contrail_common.vip import ENDPOINT as VIP
+from contrail_common.vip import VipReading, read_vip
 from contrail_interfaces import contrail_analytics_v0 as analytics_schema
 from contrail_interfaces import contrail_analyticsdb_v0 as analyticsdb_schema
 from contrail_interfaces import contrail_controller_v0 as controller_schema
@@ -62,7 +64,7 @@ class ContrailControllerCharm(ContrailCharm[ControllerConfig]):
         zookeeper=True,
     )
     # The web UI always speaks HTTPS; the config API follows the deployment's TLS.
-    http_checks = (HttpCheck("api", 8082), HttpCheck("webui", 8143, tls=True))
+    unit_http_checks = (HttpCheck("api", 8082), HttpCheck("webui", 8143, tls=True))
 
     def __init__(self, framework: ops.Framework) -> None:
         super().__init__(framework)
@@ -92,9 +94,29 @@ class ContrailControllerCharm(ContrailCharm[ControllerConfig]):
             if db_data is not None:
                 inputs.analyticsdb_ips = [str(ip) for ip in db_data.analyticsdb_ips]
         self._gather_orchestrators(inputs, problems)
+        reading = self.vip()
+        problems.extend(reading.problems)
+        inputs.vip = reading.vip
         inputs.erlang_cookie = self._generated("erlang_cookie_secret", "cookie", problems)
         inputs.webui_password = self._generated("webui_password_secret", "password", problems)
         return inputs, problems
+
+    def vip(self) -> VipReading:
+        """The VIP keepalived holds for the controller units, if it is related."""
+        return read_vip(self.model.get_relation(VIP))
+
+    def active_notes(self, evaluation: Evaluation[ControllerConfig]) -> list[str]:
+        reading = self.vip()
+        return [*([f"VIP {reading.vip.address}"] if reading.vip else []), *reading.notes]
+
+    @property
+    def http_checks(self) -> tuple[HttpCheck, ...]:  # type: ignore[override]
+        """This unit's API and web UI; the leader alone also checks the API on the VIP, so
+        Nagios checks the VIP once, whichever unit holds it."""
+        vip = self.vip().vip
+        if vip is None or not self.unit.is_leader():
+            return self.unit_http_checks
+        return (*self.unit_http_checks, HttpCheck("vip", 8082, host=vip.address))
 
     def _gather_orchestrators(
         self, inputs: ControllerInputs, problems: list[ops.StatusBase]
@@ -220,6 +242,9 @@ class ContrailControllerCharm(ContrailCharm[ControllerConfig]):
                 "analytics_ips": inputs.analytics_ips,
                 "analyticsdb_ips": inputs.analyticsdb_ips,
                 "auth_mode": config.auth_mode,
+                # With the addresses: nothing is announced before min-cluster-size units.
+                "controller_vip": inputs.vip.address if inputs.vip and ips else None,
+                "controller_vip_hostname": inputs.vip.hostname if inputs.vip and ips else None,
                 **switch.fields(),
                 "ca_certs": self._published_ca(evaluation, switch),
                 "kubernetes_clusters": {

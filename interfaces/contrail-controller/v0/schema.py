@@ -32,6 +32,10 @@ class ProviderAppData(TlsPublishedCa):
     analyticsdb_ips: list[Address] = []
     auth_mode: Optional[AuthMode] = None
     kubernetes_clusters: dict[ClusterName, KubernetesCluster] = {}
+    # The controller's VIP (keepalived's) and its host name, for consumers that take one
+    # address; null without one. Internal clients keep using controller-ips.
+    controller_vip: Optional[Address] = None
+    controller_vip_hostname: Optional[Host] = None
 
 
 class RequirerAppData(TlsReportFields):

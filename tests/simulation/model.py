@@ -37,6 +37,7 @@ from ops import testing
 from services import ClusterServices
 
 REPO = Path(__file__).resolve().parents[2]
+ROLES = ("provides", "requires", "peers")
 FAKE_API_DIR = REPO / "charms" / "contrail-kubernetes-master" / "tests" / "unit"
 MAX_HOOKS = 20000
 # Charmed Kubernetes' own default (kubernetes-control-plane config.yaml, `image-registry`).
@@ -405,8 +406,19 @@ class Model:
 
     def takes_part(self, unit: Unit, relation: RelationSpec, other: Side) -> bool:
         """Every unit takes part in a global relation; in a container-scoped one, a unit with a
-        unit of the other application beside it."""
+        unit of the other application beside it. Not on Juju's implicit juju-info of our charms
+        (a subordinate such as keepalived attached there): they declare no such endpoint, so
+        they run no hook for it."""
+        (mine,) = [side for side in relation.sides if side is not other]
+        if not self._declares(mine):
+            return False
         return not relation.container or bool(self.peers_in_scope(unit, relation, other))
+
+    def _declares(self, side: Side) -> bool:
+        app = self.apps[side.app]
+        if app.charm is None:
+            return True
+        return any(side.endpoint in (app.meta.get(role) or {}) for role in ROLES)
 
     def _relation_for(self, unit: Unit, relation: RelationSpec, mine: Side, other: Side):
         local_app = dict(self.app_bags[(relation.id, mine.app)])
@@ -708,6 +720,8 @@ class Model:
                 continue
             for mine, other in (relation.sides, relation.sides[::-1]):
                 if other.app != unit.app or self.apps[mine.app].charm is None:
+                    continue
+                if not self._declares(mine):
                     continue
                 for watcher in self.apps[mine.app].units:
                     if unit in self.peers_in_scope(watcher, relation, other):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from test_membership_removal import CONTROLLER, address, hostname, unit
+
 from contrail_common.containers import ExecResult, ExecTimeoutError
 from contrail_common.membership import (
-    CassandraTarget,
     MembershipAppData,
     RabbitmqTarget,
     Targets,
@@ -13,25 +14,6 @@ from contrail_common.membership import (
 )
 from contrail_common.membership.leave import leave, refusal
 from contrail_common.membership.testing import FakeCluster
-
-APP = "contrail-controller"
-CONTROLLER = Targets(
-    cassandra=CassandraTarget("configdb-cassandra", 7201),
-    rabbitmq=RabbitmqTarget("configdb-rabbitmq"),
-    zookeeper=True,
-)
-
-
-def unit(n: int) -> str:
-    return f"{APP}/{n}"
-
-
-def address(n: int) -> str:
-    return f"10.0.0.{n + 10}"
-
-
-def hostname(n: int) -> str:
-    return f"juju-c0ffee-{n}"
 
 
 def formed(cluster: FakeCluster, *numbers: int, min_size: int = 1) -> MembershipAppData:

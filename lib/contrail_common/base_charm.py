@@ -33,13 +33,15 @@ from .network import IPAddress, host_addresses, pick_address
 from .rendering import EnvFileError, write_env_file
 from .runtime import ensure_runtime
 from .secrets import SecretProblem, registry_credentials
-from .services import Placement, Service, Workload, container_spec, workload
+from .services import Placement, Service, container_spec
 from .status import combine, container_problems
 from .tls.component import ENDPOINT as CERTIFICATES
 from .tls.component import TlsCertificates, TlsEvaluation
 from .tls.env import with_tls
 from .tls.names import local_hostnames, unit_names
 from .tls.switch import OFF, Switch, unit_fields
+from .upgrade.compose import make_upgrades
+from .upgrade.workloads import TaggedWorkload
 from .vip import ENDPOINT as VIP
 from .vip import read_vip
 
@@ -94,6 +96,7 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         if self.peer_endpoint:
             self.membership = PeerMembership(self, self.peer_endpoint, self.membership_targets)
         self.monitoring = Monitoring(self, self.project, self.host)
+        self.upgrades = make_upgrades(self)
         self.tls: Optional[TlsCertificates] = None
         if CERTIFICATES in self.meta.relations:
             self.tls = TlsCertificates(self, self.project, self.host, self.reconcile)
@@ -327,6 +330,7 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         evaluation.cluster = cluster
         evaluation.tls = self._evaluate_tls(cluster)
         evaluation.problems.extend(evaluation.tls.problems)
+        evaluation.upgrade = self.upgrades.evaluate(config)
         try:
             evaluation.inputs, problems = self.gather(config, cluster)
         except MalformedDatabagError as error:
@@ -405,7 +409,12 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         self._apply_tls(evaluation)
         ready_to_publish = evaluation.config is not None and evaluation.cluster is not None
         if self.unit.is_leader() and ready_to_publish:
+            if self.upgrades.lead(evaluation):  # the plan moved: so may this unit's tags
+                self._evaluation = None
+                evaluation = self.evaluate()
+                self._apply_tls(evaluation)
             self.publish(evaluation)
+            self.upgrades.publish(evaluation)
             if self.tls is not None and self.published_switch() != evaluation.tls.switch:
                 # The controller leader has just turned TLS on or off: deploy under it now.
                 self._evaluation = None
@@ -414,7 +423,11 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         if ready_to_publish:
             self.publish_unit(evaluation)
         report = self._deploy(evaluation) if evaluation.ready else None
+        if not evaluation.ready:
+            self.upgrades.report(evaluation, None, None)
         self.monitoring.apply(evaluation)
+        if self.upgrades.again(evaluation):  # the leader's own report moved its plan on
+            return self.reconcile()
         return report
 
     def _apply_tls(self, evaluation: Evaluation[ConfigT]) -> None:
@@ -438,7 +451,7 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
             )
             specs = []
             for service in services:
-                image = config.image(service.image)
+                image = planned.images[service.name]
                 if engine.inspect_image(image) is None:
                     self.unit.status = ops.MaintenanceStatus(f"pulling {image}")
                     engine.pull(
@@ -454,15 +467,25 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
                     report.created, report.recreated, report.removed,
                 )  # fmt: skip
             self.unit.set_ports(*self.ports)
-            version = engine.inspect_image(config.image(self.version_image))
+            version = engine.inspect_image(self._version_image(config, planned))
             if version is not None and version.version:
                 self.unit.set_workload_version(version.version)
             self._stored.deploy_error = ""
+            prepared, pull_error = self.upgrades.prepare(engine, evaluation)
+            self.upgrades.report(evaluation, engine, planned, prepared=prepared, error=pull_error)
             return report
         except EngineError as error:
             logger.error("deploy failed: %s", error)
             self._stored.deploy_error = str(error)
+            self.upgrades.report(evaluation, None, None, error=str(error))
             return None
+
+    def _version_image(self, config: ConfigT, planned: TaggedWorkload) -> str:
+        """The version image on the tag its service runs now (an upgrade may move it)."""
+        for service in planned.services:
+            if service.image == self.version_image:
+                return planned.images[service.name]
+        return config.image(self.version_image)
 
     def _write_env_file(self, service: Service, config: ConfigT) -> None:
         """The options and relation data are checked before this; a value that still would not
@@ -491,22 +514,25 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         assert evaluation.config is not None
         return self._workload(evaluation, self.runtime_kind(evaluation.config)).services
 
-    def _workload(self, evaluation: Evaluation[ConfigT], kind: str) -> Workload:
-        config, cluster = evaluation.config, evaluation.cluster
-        assert config is not None and cluster is not None
-        services = with_tls(
-            self.services(config, cluster, evaluation.inputs),
-            config.release,
-            evaluation.tls.material,
-            self.tls_stunnel_for,
+    def render(self, evaluation: Evaluation[ConfigT]) -> Callable[[ConfigT], list[Service]]:
+        """The charm's services for a configuration, as this evaluation runs them (its cluster,
+        inputs and TLS): an upgrade renders them once per image tag its units run."""
+        cluster, inputs, material = evaluation.cluster, evaluation.inputs, evaluation.tls.material
+        assert cluster is not None
+        return lambda config: with_tls(
+            self.services(config, cluster, inputs), config.release, material, self.tls_stunnel_for
         )
-        return workload(services, kind, config.release, cluster.address)
+
+    def _workload(self, evaluation: Evaluation[ConfigT], kind: str) -> TaggedWorkload:
+        """The services to run now, each on the tag the upgrade gives its role."""
+        return self.upgrades.workload(evaluation, kind)
 
     def _on_collect_status(self, event: ops.CollectStatusEvent) -> None:
         evaluation = self.evaluate()
         statuses: list[ops.StatusBase] = [*evaluation.problems, *self.monitoring.statuses()]
         if self.membership:
             statuses.extend(self.membership.statuses(evaluation.config))
+        statuses.extend(self.upgrades.statuses(evaluation))
         # The services and their notes, worked out once for this status pass.
         planned = None
         if evaluation.ready and evaluation.config is not None:
@@ -520,7 +546,8 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
         if evaluation.config is not None and evaluation.config.unpinned:
             ready += f" (unpinned image tag {evaluation.config.image_tag})"
         if planned is not None:
-            notes = [*planned.notes, *evaluation.tls.notes, *self.active_notes(evaluation)]
+            notes = [*planned.notes, *evaluation.tls.notes, *self.upgrades.notes(evaluation)]
+            notes += self.active_notes(evaluation)
             if self.membership:
                 notes += self.membership.notes(evaluation.config)
             ready = "; ".join([ready, *notes])

@@ -18,6 +18,7 @@ from .membership.lists import addresses, ordinal_list, zoo_servers
 from .membership.roster import Roster
 from .membership.schema import Service
 from .tls.component import TlsEvaluation
+from .upgrade.workloads import TagChoice
 
 ConfigT = TypeVar("ConfigT", bound=WorkloadConfig)
 
@@ -90,6 +91,8 @@ class Evaluation(Generic[ConfigT]):
     # The unit's certificate and the deployment's switch; off for charms without `certificates`.
     tls: TlsEvaluation = field(default_factory=TlsEvaluation)
     inputs: Any = None
+    # Which tag each container role runs now (an upgrade may move them one group at a time).
+    upgrade: Optional[TagChoice] = None
 
     @property
     def ready(self) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import lzma
-import struct
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -17,6 +16,7 @@ from contrail_common.upgrade import agent, facts, module_version
 from contrail_common.upgrade.agent import NodeLayout, OneShot, Request, Timeouts
 from contrail_common.upgrade.fields import ControlPlaneVersionFields
 from contrail_common.upgrade.tags import compare
+from contrail_common.upgrade.testing import elf_module
 
 OLD, NEW = "R24.1-2025-01-10", "R24.1-2025-03-01"
 KERNEL = NodeLayout(agent="vrouter-agent", kernel_init="vrouter-kernel-init")
@@ -261,41 +261,20 @@ def test_tags_order_only_when_they_can_tell(a, b, order):
 # -- module versions ---------------------------------------------------------------------------
 
 
-def _elf64_module(version: str) -> bytes:
-    """A minimal ELF64 little-endian relocatable with .modinfo and .shstrtab sections."""
-    modinfo = f"license=GPL\0srcversion=5E8D1F2A\0version={version}\0vermagic=5.15\0".encode()
-    names = b"\0.modinfo\0.shstrtab\0"
-    header_size, section_size = 64, 64
-    modinfo_at = header_size
-    names_at = modinfo_at + len(modinfo)
-    table_at = names_at + len(names)
-
-    def section(name: int, offset: int, size: int) -> bytes:
-        return struct.pack("<IIQQQQIIQQ", name, 1, 0, 0, offset, size, 0, 0, 1, 0)
-
-    header = b"\x7fELF" + bytes([2, 1, 1]) + bytes(9)
-    header += struct.pack(
-        "<HHIQQQIHHHHHH", 1, 62, 1, 0, 0, table_at, 0, header_size, 0, 0, section_size, 3, 2
-    )
-    table = bytes(section_size) + section(1, modinfo_at, len(modinfo))
-    table += section(10, names_at, len(names))
-    return header + modinfo + names + table
-
-
 def test_the_built_module_version_is_read_from_its_modinfo(tmp_path):
     host = HostRoot(tmp_path)
     kernel = "5.15.0-91-generic"
     assert module_version.built_version(host, kernel) is None
     path = module_version.built_module(host, kernel)
     path.parent.mkdir(parents=True)
-    path.write_bytes(_elf64_module("R24.1-2025-03-01"))
+    path.write_bytes(elf_module("R24.1-2025-03-01"))
     assert module_version.built_version(host, kernel) == "R24.1-2025-03-01"
 
 
 @pytest.mark.parametrize(("suffix", "pack"), [(".xz", lzma.compress), (".gz", gzip.compress)])
 def test_compressed_modules_are_read_too(tmp_path, suffix, pack):
     path = tmp_path / f"vrouter.ko{suffix}"
-    path.write_bytes(pack(_elf64_module("2025-06-01")))
+    path.write_bytes(pack(elf_module("2025-06-01")))
     assert module_version.file_version(path) == "2025-06-01"
 
 

@@ -6,18 +6,21 @@ from typing import Literal, Optional
 
 from contrail_common.addresses import Address
 from contrail_common.tls.fields import TlsReportFields, TlsSwitchFields
+from contrail_common.upgrade.fields import ControlPlaneVersionFields, UpgradeReportFields
 
 
-class ProviderAppData(TlsReportFields):
+class ProviderAppData(TlsReportFields, UpgradeReportFields):
     """Written by the analytics leader; empty until min-cluster-size units are known. The TLS
-    fields say whether every analytics unit holds a certificate, and from which CA."""
+    fields say whether every analytics unit holds a certificate, and from which CA; the upgrade
+    fields what its units run and pulled (for pre-upgrade-check)."""
 
     analytics_ips: list[Address] = []
 
 
-class RequirerAppData(TlsSwitchFields):
-    """Written by the controller leader: what analytics needs to join the control plane, and
-    the deployment's TLS decision."""
+class RequirerAppData(TlsSwitchFields, ControlPlaneVersionFields):
+    """Written by the controller leader: what analytics needs to join the control plane, the
+    deployment's TLS decision, and what the control plane runs (analytics moves to a new tag
+    once the controller runs it)."""
 
     controller_ips: list[Address] = []
     controller_data_ips: list[Address] = []

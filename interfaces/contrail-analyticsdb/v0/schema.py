@@ -8,19 +8,22 @@ from typing import Literal, Optional
 
 from contrail_common.addresses import Address
 from contrail_common.tls.fields import TlsReportFields, TlsSwitchFields
+from contrail_common.upgrade.fields import ControlPlaneVersionFields, UpgradeReportFields
 
 
-class ProviderAppData(TlsReportFields):
+class ProviderAppData(TlsReportFields, UpgradeReportFields):
     """Written by the analyticsdb leader; empty until min-cluster-size units are known. The TLS
-    fields say whether every analyticsdb unit holds a certificate, and from which CA."""
+    fields say whether every analyticsdb unit holds a certificate, and from which CA; the
+    upgrade fields what its units run and pulled (for pre-upgrade-check)."""
 
     analyticsdb_ips: list[Address] = []
 
 
-class RequirerAppData(TlsSwitchFields):
-    """Written by the leader of each requirer: the controller fills the controller fields and
-    the deployment's TLS decision, analytics fills `analytics_ips`; `unit_type` says which one
-    wrote it (only the controller's TLS fields count).
+class RequirerAppData(TlsSwitchFields, ControlPlaneVersionFields):
+    """Written by the leader of each requirer: the controller fills the controller fields, the
+    deployment's TLS decision and what the control plane runs, analytics fills
+    `analytics_ips`; `unit_type` says which one wrote it (only the controller's TLS and
+    version fields count).
     """
 
     unit_type: Optional[Literal["controller", "analytics"]] = None

@@ -15,6 +15,7 @@ from pydantic import AfterValidator, Field
 from contrail_common.addresses import Address, AddressText
 from contrail_common.databag import DatabagModel
 from contrail_common.tls.fields import TlsSwitchFields, TlsUnitFields
+from contrail_common.upgrade.fields import UpgradePlanFields, UpgradeUnitFields
 
 # The services whose own cluster keeps a member until it is told to forget it, in the order a
 # removal deals with them.
@@ -90,9 +91,10 @@ class Removal(DatabagModel):
         return any(s.service == service and s.state == "done" for s in self.steps)
 
 
-class PeerAppData(TlsSwitchFields):
+class PeerAppData(TlsSwitchFields, UpgradePlanFields):
     """Written by the leader only. The controller's leader also keeps its TLS decision here
-    (`ssl-enabled`, `ca-fingerprint`, `ca-subject`), which its other units render from."""
+    (`ssl-enabled`, `ca-fingerprint`, `ca-subject`), which its other units render from; every
+    leader the plan of a staged upgrade (`upgrade-*`)."""
 
     # By id; departed members stay until their removal is complete.
     members: list[Member] = []
@@ -107,3 +109,9 @@ class PeerAppData(TlsSwitchFields):
     kube_manager_token_secret: Optional[str] = None
     # contrail-kubernetes-master: the ClusterIP of default/kubernetes, to check service_subnets.
     kubernetes_service_ip: Optional[AddressText] = None
+
+
+class UpgradeUnitData(UpgradeUnitFields):
+    """Written by every unit about itself beside `PeerUnitData`, as its own model: what it
+    pulled, which stage of the plan it applied, its sessions or membership; agents the tag
+    their node runs. A write of `PeerUnitData` leaves these keys alone, and the reverse."""

@@ -10,6 +10,7 @@ from contrail_common.addresses import Address, Host, Network, Port
 from contrail_common.config import ClusterName
 from contrail_common.databag import DatabagModel
 from contrail_common.tls.fields import TlsPublishedCa, TlsReportFields
+from contrail_common.upgrade.fields import ControlPlaneVersionFields, UpgradeReportFields
 
 AuthMode = Literal["rbac", "cloud-admin", "no-auth"]
 
@@ -22,9 +23,10 @@ class KubernetesCluster(DatabagModel):
     api_port: Optional[Port] = None
 
 
-class ProviderAppData(TlsPublishedCa):
+class ProviderAppData(TlsPublishedCa, ControlPlaneVersionFields):
     """Written by the controller leader; empty lists until min-cluster-size units are known.
-    The TLS fields are the deployment's decision and, while TLS is on, its CA."""
+    The TLS fields are the deployment's decision and, while TLS is on, its CA; the upgrade
+    fields what the control plane runs (agents never lead it)."""
 
     controller_ips: list[Address] = []
     controller_data_ips: list[Address] = []
@@ -38,9 +40,10 @@ class ProviderAppData(TlsPublishedCa):
     controller_vip_hostname: Optional[Host] = None
 
 
-class RequirerAppData(TlsReportFields):
+class RequirerAppData(TlsReportFields, UpgradeReportFields):
     """Written by the leader of each requiring application about itself; the TLS fields say
-    whether every unit of it holds a certificate (agent, kubernetes-master)."""
+    whether every unit of it holds a certificate (agent, kubernetes-master); the upgrade fields
+    what its units run and pulled (for pre-upgrade-check)."""
 
     unit_type: Optional[Literal["agent", "kubernetes", "openstack", "command"]] = None
     cluster_name: Optional[ClusterName] = None

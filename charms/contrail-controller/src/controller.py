@@ -33,6 +33,7 @@ PORTS = (8082, 8143)
 class ControllerConfig(WorkloadConfig):
     data_network: CidrList = ()
     min_cluster_size: int = Field(default=1, ge=1, le=9)
+    auto_upgrade: bool = False
     auth_mode: Literal["rbac", "cloud-admin", "no-auth"] = "rbac"
     cloud_admin_role: SingleLine = "admin"
     global_read_only_role: SingleLine = ""

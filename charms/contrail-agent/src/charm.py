@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Optional
 
 import ops
 from kernel_preflight import Preflight, check_kernel
+from node_upgrade import AgentNodeSide
 from vrouter import (
     AGENT,
     AGENT_DPDK,
@@ -51,6 +52,9 @@ from contrail_common.monitoring.cos import IntrospectPort
 from contrail_common.services import Service
 from contrail_common.tls.component import read_switch
 from contrail_common.tls.switch import Switch
+from contrail_common.upgrade.compose import LINKS
+from contrail_common.upgrade.node import NodeUpgrades
+from contrail_common.upgrade.workloads import config_for
 from contrail_interfaces import contrail_controller_v0 as controller_schema
 
 logger = logging.getLogger(__name__)
@@ -101,6 +105,11 @@ class ContrailAgentCharm(ContrailCharm[AgentConfig]):
             reboot_requested=False,
         )
         self._vhost: dict[tuple[str, ...], Optional[str]] = {}
+        # Each node moves to a new image-tag by its own upgrade action, not with the config.
+        self.node_upgrades = NodeUpgrades(
+            self, "agent-cluster", LINKS["contrail-agent"], AgentNodeSide(self)
+        )
+        self.upgrades = self.node_upgrades
         # After a reboot (1 GiB hugepages, a new kernel) Juju runs start: reconcile then.
         framework.observe(self.on.start, self._on_change)
         framework.observe(self.on.update_status, self._on_update_status)
@@ -212,6 +221,8 @@ class ContrailAgentCharm(ContrailCharm[AgentConfig]):
         kernel = inputs.host.kernel_release
         if config.dpdk or not config.image_tag or not kernel:
             return  # DPDK builds no module; the other cases already block
+        # The tag the node runs, which its upgrade action moves, not always image-tag.
+        config = config_for(config, self.node_upgrades.evaluate(config).tag)
         try:
             line = config.release
         except UnknownReleaseError:

@@ -644,7 +644,7 @@ class Model:
                 self._leave(leaving)
             else:
                 self.services.stop(leaving)
-        watchers = [(w, rid, g) for g in going for w, rid in self._watchers(g)]
+        watchers = [(w, rid, g) for g in going for w, rid in self._watchers(g) if w not in going]
         for gone in going:
             self.apps[gone.app].units.remove(gone)
             for key in [key for key in self.unit_bags if key[1] == gone.name]:

@@ -8,6 +8,7 @@ hook, every copy the controller wrote (its peer data and each relation) says the
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import subprocess
 import sys
@@ -173,12 +174,19 @@ def test_a_certificates_relation_removed_turns_tls_off_in_order_and_back_on():
         model.close()
 
 
-def test_three_unit_clusters_converge_to_tls_on():
+def test_three_unit_clusters_converge_to_tls_on_with_the_vip_in_the_controllers_names():
     model = WatchedModel(STANDARD, [HA], seed=5)
     try:
         model.deploy(shuffle=True)
         assert not_active(model) == {}
         assert_tls_on_everywhere(model)
+        vip = ipaddress.ip_address("10.0.0.100")  # keepalived's virtual_ip in overlays/ha.yaml
+        for unit in model.apps["contrail-controller"].units:
+            held = files.read_bundle(unit.machine.host, unit.name.replace("/", "-"))
+            assert held is not None
+            leaf = x509.load_pem_x509_certificate(held.certificate.encode())
+            names = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+            assert vip in names.get_values_for_type(x509.IPAddress), unit.name
     finally:
         model.close()
 

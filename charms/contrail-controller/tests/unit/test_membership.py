@@ -13,7 +13,9 @@ from __future__ import annotations
 import pytest
 from charm import ContrailControllerCharm
 from conftest import TAG, VERSION, analytics, image_names, kubernetes
+from ops import testing
 
+from contrail_common.containers import ExecResult
 from contrail_common.membership import PLACEHOLDER
 from contrail_common.membership.testing import host_id
 from contrail_common.testing_peers import Peers
@@ -188,3 +190,35 @@ def test_a_unit_lost_without_a_clean_stop_is_removed_from_every_service(peers):
     assert removenodes(peers, 1) == [("nodetool", "removenode", "-p", "7201", host_id(address(1)))]
     assert forgets(peers, 1) == [("rabbitmqctl", "forget_cluster_node", "contrail@juju-c0ffee-1")]
     assert all_active(peers), messages(peers)
+
+
+def test_a_failed_step_blocks_until_the_operator_retries_it(peers):
+    """GIVEN forget_cluster_node fails on the leader THEN the removal is Blocked naming the
+    output and is not issued again on later hooks; retry-removal issues it once more."""
+    peers.add(3)
+    leader = peers.units[0].engine
+    forget = ("rabbitmqctl", "forget_cluster_node")
+    leader.script_exec(forget, ExecResult(2, "Error: unable to connect\n"), ExecResult(0, ""))
+    peers.lose(2)
+    peers.update_status()
+    assert peers.statuses()[0].message == (
+        f"removal of {APP}/2 (member 3): rabbitmq failed: rabbitmqctl forget_cluster_node "
+        "contrail@juju-c0ffee-2 exited 2: Error: unable to connect"
+    )
+    assert [c.argv[:2] for c in leader.exec_calls].count(forget) == 1
+    peers.run(
+        peers.units[0], lambda ctx, state: ctx.on.action("retry-removal", params={"member": 3})
+    )
+    peers.settle()
+    assert [c.argv[:2] for c in leader.exec_calls].count(forget) == 2
+    assert_rendered(peers, {0: 1, 1: 2})
+    assert all_active(peers), messages(peers)
+
+
+def test_retry_removal_refuses_a_member_without_a_failed_step(peers):
+    peers.add(1)
+    with pytest.raises(testing.ActionFailed, match="member 7 has no failed removal step"):
+        peers.run(
+            peers.units[0],
+            lambda ctx, state: ctx.on.action("retry-removal", params={"member": 7}),
+        )

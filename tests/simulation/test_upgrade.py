@@ -34,6 +34,7 @@ from contrail_common.containers.engine import OwnedContainer
 from contrail_common.containers.spec import PROJECT_LABEL
 from contrail_common.monitoring.introspect import Peer
 from contrail_common.upgrade import module_version
+from contrail_common.upgrade.stages import ROLLOUTS
 from contrail_common.upgrade.testing import elf_module
 from contrail_common.upgrade.upgrades import Upgrades
 
@@ -242,9 +243,25 @@ def tags_of(model: UpgradeModel, app: str) -> set[str]:
     return found
 
 
+def roles_of(model: UpgradeModel, app: str) -> set[str]:
+    found = set()
+    for unit in model.apps[app].units:
+        project = unit.name.replace("/", "-")
+        found |= {
+            c.labels["net.juniper.contrail"]
+            for c in unit.machine.engine.containers.values()
+            if c.labels.get(PROJECT_LABEL) == project
+        }
+    return found
+
+
 def test_the_ha_overlay_upgrades_in_contrails_order(model):
     model.deploy()
     assert not_active(model) == {}
+    # Every container a rollout charm runs (TLS stunnels included) belongs to a stage's group.
+    for app, rollout in ROLLOUTS.items():
+        for role in roles_of(model, app):
+            rollout.group(role)
     for app in CONTRAIL:
         model.configure(app, **{"image-tag": NEW})
     # Stage 0: everything pulled, nothing moved (but the CNI binary, which has no stages).

@@ -32,6 +32,16 @@ MAX_ROUNDS = 50
 PEER_ID = 9000
 
 
+def unit_address(index: int) -> str:
+    """The address of unit `index` (and of its machine)."""
+    return f"10.0.0.{10 + index}"
+
+
+def unit_hostname(index: int) -> str:
+    """The host name its address resolves to, as Juju names machines."""
+    return f"juju-c0ffee-{index}"
+
+
 class _UnitId(int):
     """A unit number ops.testing keeps even when it is 0 (it tests departing_unit for truth)."""
 
@@ -93,8 +103,8 @@ class Peers:
             self.next_index += 1
             unit = PeerUnit(
                 index,
-                f"10.0.0.{10 + index}",
-                f"juju-c0ffee-{index}",
+                unit_address(index),
+                unit_hostname(index),
                 engine_with_images(self.images, self.version),
                 HostRoot(self.root / f"unit-{index}"),
                 leader=not self.units,

@@ -13,6 +13,7 @@ from conftest import TAG, VERSION, analyticsdb, controller, image_names
 
 from contrail_common.membership import PLACEHOLDER
 from contrail_common.testing_peers import Peers
+from contrail_common.testing_peers import unit_address as address
 
 APP = "contrail-analytics"
 
@@ -28,10 +29,6 @@ def peers(tmp_path) -> Peers:
         {"image-tag": TAG, "min-cluster-size": 3},
         relations=lambda: [controller(), analyticsdb()],
     )
-
-
-def address(n: int) -> str:
-    return f"10.0.0.{10 + n}"
 
 
 def broker_ids(peers: Peers) -> dict[int, int]:

@@ -9,6 +9,7 @@ from conftest import TAG, VERSION, analytics, controller, image_names
 
 from contrail_common.membership.testing import host_id
 from contrail_common.testing_peers import Peers
+from contrail_common.testing_peers import unit_address as address
 
 
 @pytest.fixture
@@ -22,10 +23,6 @@ def peers(tmp_path) -> Peers:
         {"image-tag": TAG, "min-cluster-size": 3},
         relations=lambda: [controller(), analytics()],
     )
-
-
-def address(n: int) -> str:
-    return f"10.0.0.{10 + n}"
 
 
 def seeds(peers: Peers) -> dict[int, list[str]]:

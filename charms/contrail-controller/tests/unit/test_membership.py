@@ -18,7 +18,8 @@ from ops import testing
 from contrail_common.containers import ExecResult
 from contrail_common.membership import PLACEHOLDER
 from contrail_common.membership.testing import host_id
-from contrail_common.testing_peers import Peers
+from contrail_common.testing_peers import Peers, unit_hostname
+from contrail_common.testing_peers import unit_address as address
 
 APP = "contrail-controller"
 
@@ -34,10 +35,6 @@ def peers(tmp_path) -> Peers:
         {"image-tag": TAG, "min-cluster-size": 1},
         relations=lambda: [analytics(), kubernetes()],
     )
-
-
-def address(n: int) -> str:
-    return f"10.0.0.{10 + n}"
 
 
 def zookeeper_id(peers: Peers, n: int) -> int:
@@ -85,7 +82,7 @@ def removenodes(peers: Peers, n: int) -> list[tuple[str, ...]]:
 
 
 def forgets(peers: Peers, n: int) -> list[tuple[str, ...]]:
-    return peers.cluster.issued("forget_cluster_node", f"contrail@juju-c0ffee-{n}")
+    return peers.cluster.issued("forget_cluster_node", f"contrail@{unit_hostname(n)}")
 
 
 def messages(peers: Peers) -> dict[int, str]:

@@ -219,3 +219,15 @@ def test_retry_removal_refuses_a_member_without_a_failed_step(peers):
             peers.units[0],
             lambda ctx, state: ctx.on.action("retry-removal", params={"member": 7}),
         )
+
+
+def test_the_application_status_follows_a_removal(peers):
+    peers.add(3)
+    peers.cluster.slow_removenode = True
+    peers.lose(2)
+    out = peers.run(peers.units[0], lambda ctx, state: ctx.on.update_status())
+    assert out.app_status.message.startswith(f"removing {APP}/2 (member 3): cassandra issued")
+    peers.cluster.finish_removals()
+    peers.update_status()
+    out = peers.run(peers.units[0], lambda ctx, state: ctx.on.update_status())
+    assert out.app_status == testing.ActiveStatus("")

@@ -109,7 +109,8 @@ class Model:
         # One model, as `juju status` shows it: its name, and the uuid machine names come from.
         self.juju_model = testing.Model(
             "rehearsal",
-            uuid=str(uuid.UUID(int=random.Random(f"uuid-{seed}").getrandbits(128), version=4)),
+            # One uuid whatever the seed: the shuffled orders must render the same machines.
+            uuid=str(uuid.UUID(int=random.Random("rehearsal").getrandbits(128), version=4)),
             type="lxd",
         )
         self.workdir = Path(tempfile.mkdtemp(prefix="contrail-rehearsal-"))

@@ -86,7 +86,7 @@ def test_nested_bundle_converges_without_the_contrail_control_plane():
 
 def normalised(model: Model) -> dict:
     """The final state without what differs by chance: generated secret IDs, the fake API's
-    port (and so the kubeconfig hash), the arrival order of peer members, and TLS material
+    port (and so the kubeconfig hash), the arrival order of peer members (and so their ids), and TLS material
     (each model's issuer has a CA of its own, each unit a key of its own)."""
     port = str(model.api.httpd.server_address[1])
     digest = kubeconfig_hash(model._kubeconfig())
@@ -98,8 +98,10 @@ def normalised(model: Model) -> dict:
         text = re.sub(r"x500UniqueIdentifier=[0-9a-f-]{36}", "x500UniqueIdentifier=ID", text)
         text = re.sub(r"secret:[0-9a-z]{20}", "secret:ID", text).replace(port, "PORT")
         text = text.replace(digest, "HASH")
-        if key == "members":
-            text = json.dumps(sorted(json.loads(text), key=lambda member: member["unit"]))
+        if key == "members":  # ids are given in arrival order: each order numbers 1..n
+            members = sorted(json.loads(text), key=lambda member: member["unit"])
+            assert sorted(m.pop("id") for m in members) == list(range(1, len(members) + 1))
+            text = json.dumps(members)
         return text
 
     bags = {}

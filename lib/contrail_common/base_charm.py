@@ -126,6 +126,10 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
             ):
                 framework.observe(event, self._on_change)
         framework.observe(self.on.collect_unit_status, self._on_collect_status)
+        # Observed after every component's: the leader's application status falls back to a
+        # plain active (a status nobody sets again keeps its last message), and ops keeps the
+        # first of equal rank, so a component's active message wins over it.
+        framework.observe(self.on.collect_app_status, self._on_collect_app_status)
         framework.observe(self.on.remove, self._on_remove)
         framework.observe(self.on.logs_action, self._on_logs_action)
 
@@ -526,6 +530,10 @@ class ContrailCharm(ops.CharmBase, Generic[ConfigT]):
     def _workload(self, evaluation: Evaluation[ConfigT], kind: str) -> TaggedWorkload:
         """The services to run now, each on the tag the upgrade gives its role."""
         return self.upgrades.workload(evaluation, kind)
+
+    def _on_collect_app_status(self, event: ops.CollectStatusEvent) -> None:
+        if self.unit.is_leader():
+            event.add_status(ops.ActiveStatus())
 
     def _on_collect_status(self, event: ops.CollectStatusEvent) -> None:
         evaluation = self.evaluate()

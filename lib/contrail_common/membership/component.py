@@ -223,8 +223,8 @@ class PeerMembership(ops.Object):
         found = self.report(self.charm.evaluate().config)
         for problem in found.problems:
             event.add_status(problem)
-        # Always something: an application status nobody sets again keeps its last message.
-        event.add_status(ops.ActiveStatus("; ".join(found.notes)))
+        if found.notes:
+            event.add_status(ops.ActiveStatus("; ".join(found.notes)))
 
     # -- events ----------------------------------------------------------------------------
 
